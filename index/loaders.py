@@ -1,0 +1,212 @@
+"""Turn one file into text: txt, md, html, pdf and docx, with clear failures.
+
+Each loader returns ``ExtractedText`` or raises ``IngestError`` with a reason a
+person can act on. The parsing itself is done by well-kept libraries (pypdf,
+python-docx, BeautifulSoup, charset-normalizer); this module only chooses,
+normalises and checks.
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+
+from index.errors import IngestError
+from index.models import ExtractedText
+
+TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown"})
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf", ".docx"}
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\u00a0]+")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+_HYPHEN_BREAK = re.compile(r"(\w)-\n(\w)")
+
+
+def is_supported(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def tidy(text: str) -> str:
+    """Normalise white space and compatibility characters (ligatures) once, for every format."""
+    text = unicodedata.normalize("NFKC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _MANY_NEWLINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def decode_text(data: bytes, path: str) -> tuple[str, str]:
+    """Decode bytes as UTF-8, else as the encoding charset-normalizer detects.
+
+    Returns ``(text, note)``; binary content raises IngestError.
+    """
+    head = data[:8192]
+    if b"\x00" in head and not (head.startswith((b"\xff\xfe", b"\xfe\xff"))):
+        raise IngestError(path, "binary content in a text file (NUL bytes); is the extension wrong?")
+    try:
+        return data.decode("utf-8-sig"), ""
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise IngestError(path, "not valid UTF-8 and no text encoding could be detected; convert it to UTF-8")
+    text = str(best)
+    if len(_CONTROL.findall(text[:8192])) > 0.05 * max(1, len(text[:8192])):
+        raise IngestError(path, "binary content in a text file; is the extension wrong?")
+    return text, f"decoded as {best.encoding} (not valid UTF-8)"
+
+
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
+    try:
+        st = path.stat()
+    except FileNotFoundError as exc:
+        raise IngestError(str(path), "cannot read: file not found (a broken link?)") from exc
+    except OSError as exc:
+        raise IngestError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise IngestError(str(path), "not a regular file (a pipe, socket or device); skipped")
+    if st.st_size > max_bytes:
+        raise IngestError(
+            str(path),
+            f"file is {st.st_size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit "
+            "(raise it with --max-file-mb or RAG_MAX_FILE_MB)",
+        )
+    if st.st_size == 0:
+        raise IngestError(str(path), "empty file")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise IngestError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+
+
+def _require_text(text: str, path: Path, what: str = "no text") -> str:
+    if not text.strip():
+        raise IngestError(str(path), what)
+    return text
+
+
+def _first_line_title(text: str, path: Path) -> str:
+    for line in text.split("\n", 20)[:20]:
+        line = line.strip().lstrip("#").strip()
+        if line:
+            return line[:120] if len(line) <= 120 else path.stem
+    return path.stem
+
+
+def load_text(path: Path, max_bytes: int) -> ExtractedText:
+    text, note = decode_text(_read_bytes(path, max_bytes), str(path))
+    text = _require_text(tidy(text), path, "empty file (only white space)")
+    if path.suffix.lower() in {".md", ".markdown"}:
+        title = _first_line_title(text, path)
+    else:
+        title = path.stem
+    return ExtractedText(text=text, title=title, note=note)
+
+
+_BLOCK_TAGS = (
+    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
+    "section", "article", "header", "footer", "blockquote", "pre", "dt", "dd", "figcaption",
+    "main", "nav", "aside", "hr", "td", "th",
+)  # fmt: skip
+
+
+def load_html(path: Path, max_bytes: int) -> ExtractedText:
+    from bs4 import BeautifulSoup
+
+    raw, note = decode_text(_read_bytes(path, max_bytes), str(path))
+    soup = BeautifulSoup(raw, "html.parser")
+    title_tag = soup.find("title")
+    title = title_tag.get_text(" ", strip=True) if title_tag else ""
+    for tag in soup(["script", "style", "noscript", "template", "svg", "head", "iframe", "object"]):
+        tag.decompose()
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_after("\n")
+        tag.insert_before("\n")
+    text = _require_text(tidy(soup.get_text()), path, "no visible text in this HTML page")
+    return ExtractedText(text=text, title=title or _first_line_title(text, path), note=note)
+
+
+def load_pdf(path: Path, max_bytes: int) -> ExtractedText:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    _read_bytes(path, max_bytes)  # size, emptiness and readability checks
+    try:
+        reader = PdfReader(str(path))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise IngestError(
+                str(path), "encrypted PDF needs a password; save a decrypted copy (e.g. qpdf --decrypt)"
+            )
+        parts: list[str] = []
+        pages: list[tuple[int, int, int]] = []
+        offset = 0
+        for number, page in enumerate(reader.pages, start=1):
+            page_text = tidy(_HYPHEN_BREAK.sub(r"\1\2", page.extract_text() or ""))
+            if not page_text:
+                continue
+            if parts:
+                offset += 2  # the "\n\n" joining pages
+            pages.append((number, offset, offset + len(page_text)))
+            parts.append(page_text)
+            offset += len(page_text)
+        meta_title = reader.metadata.title if reader.metadata else None
+    except IngestError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise IngestError(str(path), f"corrupt or unreadable PDF ({type(exc).__name__}: {exc})") from exc
+    text = "\n\n".join(parts)
+    _require_text(text, path, "PDF has no extractable text (a scan? run OCR on it first)")
+    title = str(meta_title).strip() if meta_title and str(meta_title).strip() else path.stem
+    return ExtractedText(text=text, title=title, pages=tuple(pages))
+
+
+def load_docx(path: Path, max_bytes: int) -> ExtractedText:
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    _read_bytes(path, max_bytes)
+    try:
+        document = docx.Document(str(path))
+    except (PackageNotFoundError, KeyError, ValueError, OSError) as exc:
+        raise IngestError(str(path), f"not a valid .docx file ({type(exc).__name__}); is it corrupt?") from exc
+    except Exception as exc:  # zipfile.BadZipFile and lxml errors vary by version
+        raise IngestError(str(path), f"not a valid .docx file ({type(exc).__name__}: {exc})") from exc
+    blocks: list[str] = []
+    body = document.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            blocks.append("".join(node.text or "" for node in child.iter() if node.tag.endswith("}t")))
+        elif tag == "tbl":
+            for row in child.iter():
+                if row.tag.endswith("}tr"):
+                    cells = [
+                        "".join(t.text or "" for t in cell.iter() if t.tag.endswith("}t"))
+                        for cell in row.iterchildren()
+                        if cell.tag.endswith("}tc")
+                    ]
+                    blocks.append(" | ".join(c.strip() for c in cells))
+    text = _require_text(tidy("\n".join(blocks)), path, "the document has no text")
+    core_title = (document.core_properties.title or "").strip()
+    return ExtractedText(text=text, title=core_title or _first_line_title(text, path))
+
+
+_LOADERS: dict[str, Callable[[Path, int], ExtractedText]] = {
+    **dict.fromkeys(TEXT_SUFFIXES, load_text),
+    **dict.fromkeys(HTML_SUFFIXES, load_html),
+    ".pdf": load_pdf,
+    ".docx": load_docx,
+}
+
+
+def load_file(path: Path, max_bytes: int) -> ExtractedText:
+    """Extract the text of ``path`` or raise IngestError saying why not."""
+    loader = _LOADERS.get(path.suffix.lower())
+    if loader is None:
+        raise IngestError(str(path), f"unsupported file type {path.suffix or '(none)'}")
+    return loader(path, max_bytes)

@@ -1,0 +1,51 @@
+"""Token counting with tiktoken's cl100k_base, offline.
+
+A plain ``tiktoken.get_encoding`` downloads its BPE file on first use. llama-index-core
+ships that file; we point tiktoken's cache at it before asking for the encoding.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+ENCODING_NAME = "cl100k_base"
+
+
+def _bundled_cache_dir() -> Path | None:
+    try:
+        import llama_index.core as lic
+    except ImportError:
+        return None
+    path = Path(lic.__file__).parent / "_static" / "tiktoken_cache"
+    return path if path.is_dir() else None
+
+
+@lru_cache(maxsize=1)
+def get_encoding() -> Any:
+    """Return the cl100k_base encoding, loaded from the bundled BPE file when present."""
+    import tiktoken
+
+    cache = _bundled_cache_dir()
+    if cache is not None and "TIKTOKEN_CACHE_DIR" not in os.environ:
+        # tiktoken reads this variable at call time only; set it for the one load.
+        os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+        try:
+            return tiktoken.get_encoding(ENCODING_NAME)
+        finally:
+            del os.environ["TIKTOKEN_CACHE_DIR"]
+    return tiktoken.get_encoding(ENCODING_NAME)
+
+
+def count_tokens(text: str) -> int:
+    """Number of cl100k tokens in ``text``."""
+    return len(get_encoding().encode_ordinary(text))
+
+
+def count_tokens_batch(texts: list[str]) -> list[int]:
+    """Token counts of many texts at once (tiktoken encodes them in parallel)."""
+    if not texts:
+        return []
+    return [len(t) for t in get_encoding().encode_ordinary_batch(texts)]

@@ -1,0 +1,118 @@
+"""Settings, read once at the edge, and the composition root that builds the collaborators.
+
+This is the only module that reads environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from index.chunking import validate_chunking
+from index.embedding import DEFAULT_MODEL, SentenceTransformerEmbedder
+from index.errors import ConfigError
+from index.store import ChromaStore
+
+
+def default_index_dir(env: Mapping[str, str]) -> str:
+    """``$XDG_DATA_HOME/rag-assistant/index``, else ``~/.local/share/rag-assistant/index``."""
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "rag-assistant" / "index")
+
+
+# setting name -> environment variable
+ENV_VARS: dict[str, str] = {
+    "index_dir": "RAG_INDEX_DIR",
+    "chroma_url": "RAG_CHROMA_URL",
+    "collection": "RAG_COLLECTION",
+    "embed_model": "RAG_EMBED_MODEL",
+    "embed_batch_size": "RAG_EMBED_BATCH_SIZE",
+    "chunk_size": "RAG_CHUNK_SIZE",
+    "chunk_overlap": "RAG_CHUNK_OVERLAP",
+    "top_k": "RAG_TOP_K",
+    "max_file_mb": "RAG_MAX_FILE_MB",
+    "answer_sentences": "RAG_ANSWER_SENTENCES",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, with its default. ``Settings.from_env()`` reads ``RAG_*`` variables.
+
+    >>> Settings(index_dir="my-index", top_k=8).top_k
+    8
+    """
+
+    index_dir: str = ""
+    chroma_url: str = ""  # empty: embedded Chroma in index_dir
+    collection: str = "default"
+    embed_model: str = DEFAULT_MODEL
+    embed_batch_size: int = 32
+    chunk_size: int = 192
+    chunk_overlap: int = 32
+    top_k: int = 5
+    max_file_mb: float = 50.0
+    answer_sentences: int = 2
+
+    def __post_init__(self) -> None:
+        if not self.index_dir:
+            object.__setattr__(self, "index_dir", default_index_dir(os.environ))
+        validate_chunking(self.chunk_size, self.chunk_overlap)
+        for name, low in (("top_k", 1), ("embed_batch_size", 1), ("answer_sentences", 1)):
+            value = getattr(self, name)
+            if value < low:
+                raise ConfigError(f"{name} ({value}) must be at least {low} (setting {ENV_VARS[name]})")
+        if self.top_k > 200:
+            raise ConfigError(f"top_k ({self.top_k}) must be at most 200 (setting RAG_TOP_K)")
+        if self.max_file_mb <= 0:
+            raise ConfigError(f"max_file_mb ({self.max_file_mb}) must be positive (setting RAG_MAX_FILE_MB)")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ``RAG_*`` environment variables, then ``overrides`` (None ignored)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        types = {f.name: f.type for f in fields(cls)}
+        for name, var in ENV_VARS.items():
+            raw = env.get(var)
+            if raw is None or raw == "":
+                continue
+            values[name] = _parse(name, var, raw, str(types[name]))
+        if "index_dir" not in values:
+            values["index_dir"] = default_index_dir(env)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - set(types)
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _parse(name: str, var: str, raw: str, type_name: str) -> Any:
+    try:
+        if type_name == "int":
+            return int(raw)
+        if type_name == "float":
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{var}={raw!r} is not a valid {type_name} (setting {name})") from None
+    return raw
+
+
+def build_store(settings: Settings) -> ChromaStore:
+    if settings.chroma_url:
+        return ChromaStore.http(settings.chroma_url, settings.collection)
+    path = Path(settings.index_dir).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"index dir {path} is a file; give a folder with --index or RAG_INDEX_DIR")
+    path.mkdir(parents=True, exist_ok=True)
+    return ChromaStore.persistent(str(path), settings.collection)
+
+
+def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(settings.embed_model, batch_size=settings.embed_batch_size)

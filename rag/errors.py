@@ -1,0 +1,22 @@
+"""The project's exception tree, as users of ``rag`` see it.
+
+    RagError
+    ├── ConfigError          a setting is wrong (names it and the fix)
+    ├── IndexMismatchError   index built with another model or chunking
+    ├── IngestError          one file could not be read
+    ├── StoreError           Chroma unreachable or failing
+    └── LLMError             the language model failed
+
+The first five are defined in ``index.errors`` (the lower layer raises them).
+"""
+
+from __future__ import annotations
+
+from index.errors import ConfigError, IndexMismatchError, IngestError, RagError, StoreError
+
+
+class LLMError(RagError):
+    """The language model could not answer; the message names the setting to fix."""
+
+
+__all__ = ["ConfigError", "IndexMismatchError", "IngestError", "LLMError", "RagError", "StoreError"]

@@ -1,0 +1,194 @@
+"""The offline default answerer: quote the best-supported sentences and cite them.
+
+Candidate sentences come from the retrieved chunks. Each is scored against the
+question, not just by its chunk's rank: cosine similarity of sentence and question
+embeddings, plus the idf-weighted share of the question's terms it contains, plus
+a little of its chunk's retrieval score. The best one or two become the answer,
+each followed by its ``[n]``. When the best score is too weak the answerer
+abstains instead of quoting noise. Nothing is generated, so nothing is invented.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.embedding import Embedder
+from index.models import Hit
+from index.sentences import split_sentences
+from rag.lexical import idf_weights, terms, weighted_overlap
+from rag.models import Answer, Citation
+
+NOT_FOUND = "Not found in the indexed documents."
+_CACHE_SIZE = 20_000
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved chunk, with its scores."""
+
+    hit: Hit
+    span: tuple[int, int]
+    dense: float
+    lexical: float
+    score: float
+
+
+@dataclass(frozen=True)
+class ExtractiveConfig:
+    """Weights and thresholds; the defaults are set from the eval sets (see README)."""
+
+    max_sentences: int = 2
+    dense_weight: float = 0.55
+    lexical_weight: float = 0.35
+    chunk_weight: float = 0.10
+    min_score: float = 0.30  # below this best score: abstain
+    min_lexical: float = 0.30  # the best sentence must hold this share of the question's terms ...
+    strong_dense: float = 0.55  # ... unless it is this close in meaning
+    second_ratio: float = 0.9  # a second sentence must score at least this share of the first
+    embed_candidates: int = 8  # sentences embedded per question, chosen by a cheap pre-score
+    min_words: int = 3
+
+
+def candidate_spans(hits: Sequence[Hit], min_words: int) -> list[tuple[Hit, tuple[int, int]]]:
+    """Every sentence of the retrieved chunks long enough to be an answer, best chunk first."""
+    out: list[tuple[Hit, tuple[int, int]]] = []
+    seen: set[tuple[str, int]] = set()
+    for hit in hits:
+        base = hit.chunk.start
+        for s, e in split_sentences(hit.chunk.text):
+            key = (hit.chunk.source, base + s)  # overlapping chunks repeat sentences
+            if key in seen or len(hit.chunk.text[s:e].split()) < min_words:
+                continue
+            seen.add(key)
+            out.append((hit, (s, e)))
+    return out
+
+
+def preselect(
+    question: str, spans: Sequence[tuple[Hit, tuple[int, int]]], limit: int
+) -> list[tuple[Hit, tuple[int, int]]]:
+    """The ``limit`` sentences worth embedding: term overlap with the question, then chunk rank (pure)."""
+    q_terms = terms(question)
+    sentence_terms = [terms(h.chunk.text[s:e]) for h, (s, e) in spans]
+    idf = idf_weights(sentence_terms)
+    keyed = [
+        (weighted_overlap(q_terms, st, idf) + 0.5 / hit.rank, i)
+        for i, ((hit, _), st) in enumerate(zip(spans, sentence_terms, strict=True))
+    ]
+    keep = sorted(i for _, i in sorted(keyed, key=lambda k: (-k[0], k[1]))[:limit])
+    return [spans[i] for i in keep]
+
+
+def score_candidates(
+    question: str,
+    spans: Sequence[tuple[Hit, tuple[int, int]]],
+    question_vector: Sequence[float],
+    sentence_vectors: Sequence[Sequence[float]],
+    config: ExtractiveConfig,
+) -> list[Candidate]:
+    """Score each sentence against the question (pure); best first."""
+    if not spans:
+        return []
+    q_terms = terms(question)
+    sentence_terms = [terms(h.chunk.text[s:e]) for h, (s, e) in spans]
+    idf = idf_weights(sentence_terms)
+    q = np.asarray(question_vector, dtype=np.float32)
+    m = np.asarray(sentence_vectors, dtype=np.float32)
+    dense = m @ q
+    top_chunk = max(h.score for h, _ in spans) or 1.0
+    scored = []
+    for (hit, span), d, st in zip(spans, dense.tolist(), sentence_terms, strict=True):
+        lex = weighted_overlap(q_terms, st, idf)
+        score = (
+            config.dense_weight * d
+            + config.lexical_weight * lex
+            + config.chunk_weight * max(hit.score, 0.0) / top_chunk
+        )
+        scored.append(Candidate(hit, span, float(d), lex, score))
+    scored.sort(key=lambda c: c.score, reverse=True)
+    return scored
+
+
+def choose(candidates: Sequence[Candidate], config: ExtractiveConfig) -> list[Candidate]:
+    """The sentences to answer with, or [] to abstain (pure)."""
+    if not candidates:
+        return []
+    best = candidates[0]
+    supported = best.lexical >= config.min_lexical or best.dense >= config.strong_dense
+    if best.score < config.min_score or not supported:
+        return []
+    chosen = [best]
+    for cand in candidates[1:]:
+        if len(chosen) >= config.max_sentences:
+            break
+        if cand.score < config.second_ratio * best.score or cand.score < config.min_score:
+            break
+        chosen.append(cand)
+    return chosen
+
+
+def compose(question: str, chosen: Sequence[Candidate], hits: Sequence[Hit]) -> tuple[str, tuple[Citation, ...]]:
+    """Answer text with ``[n]`` after each sentence, best-supported first."""
+    if not chosen:
+        return NOT_FOUND, ()
+    ordered = list(chosen)
+    citations = tuple(
+        Citation(n=i, chunk=c.hit.chunk, span=c.span, score=round(c.score, 4))
+        for i, c in enumerate(ordered, start=1)
+    )
+    text = " ".join(f"{c.sentence} [{c.n}]" for c in citations)
+    return text, citations
+
+
+class ExtractiveAnswerer:
+    """Answer by quoting the retrieved sentences that best support an answer.
+
+    >>> answerer = ExtractiveAnswerer(embedder)            # doctest: +SKIP
+    >>> answerer.answer("Who is Doug Fuller?", hits)       # doctest: +SKIP
+    """
+
+    def __init__(self, embedder: Embedder, config: ExtractiveConfig | None = None) -> None:
+        self._embedder = embedder
+        self.config = config or ExtractiveConfig()
+        self._cache: OrderedDict[tuple[str, int, int], list[float]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def _sentence_vectors(self, spans: Sequence[tuple[Hit, tuple[int, int]]]) -> list[list[float]]:
+        """Sentence embeddings, remembered per chunk and span (popular passages recur)."""
+        keys = [(h.chunk.id, s, e) for h, (s, e) in spans]
+        with self._cache_lock:
+            known = {k: self._cache[k] for k in keys if k in self._cache}
+        missing = [i for i, k in enumerate(keys) if k not in known]
+        if missing:
+            fresh = self._embedder.embed_documents(
+                [spans[i][0].chunk.text[spans[i][1][0] : spans[i][1][1]] for i in missing]
+            )
+            with self._cache_lock:
+                for i, vec in zip(missing, fresh, strict=True):
+                    known[keys[i]] = vec
+                    self._cache[keys[i]] = vec
+                while len(self._cache) > _CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return [known[k] for k in keys]
+
+    def answer(self, question: str, hits: Sequence[Hit], question_vector: Sequence[float]) -> Answer:
+        started = time.perf_counter()
+        spans = preselect(question, candidate_spans(hits, self.config.min_words), self.config.embed_candidates)
+        vectors = self._sentence_vectors(spans)
+        candidates = score_candidates(question, spans, question_vector, vectors, self.config)
+        chosen = choose(candidates, self.config)
+        text, citations = compose(question, chosen, hits)
+        return Answer(
+            question=question,
+            text=text,
+            citations=citations,
+            hits=tuple(hits),
+            abstained=not citations,
+            timings={"answer": (time.perf_counter() - started) * 1000},
+        )
