@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,20 @@ class Assistant:
             total=(time.perf_counter() - started) * 1000,
         )
         return answer
+
+    def stream(
+        self, question: str, *, top_k: int | None = None, sources: str | None = None
+    ) -> Iterator[str | Answer]:
+        """Yield the answer text in pieces as it is produced, then the final ``Answer``.
+
+        The extractive answerer has its whole text at once; it is yielded a few
+        words at a time so every front end handles one streaming path.
+        """
+        answer = self.ask(question, top_k=top_k, sources=sources)
+        words = answer.text.split(" ")
+        for i in range(0, len(words), 4):
+            yield " ".join(words[i : i + 4]) + (" " if i + 4 < len(words) else "")
+        yield answer
 
     def _check_model(self) -> None:
         fingerprint = fingerprint_for(self.embedder, self._options())

@@ -1,0 +1,216 @@
+"""The ``rag`` command: ingest, ask, sources, delete, status, reset.
+
+Errors from the project become one clear line on stderr and a non-zero exit:
+2 for a wrong setting or usage, 1 when some files failed or an operation failed,
+130 when interrupted (the index stays consistent; run the command again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from index.errors import ConfigError, IndexMismatchError, RagError
+from rag.assistant import Assistant
+from rag.config import Settings
+from rag.models import Answer
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("index")
+    g.add_argument("--index", dest="index_dir", metavar="DIR", help="index folder (RAG_INDEX_DIR)")
+    g.add_argument("--chroma-url", metavar="URL", help="use a Chroma server instead (RAG_CHROMA_URL)")
+    g.add_argument("--collection", metavar="NAME", help="knowledge base name (RAG_COLLECTION)")
+    g.add_argument("--model", dest="embed_model", metavar="NAME_OR_PATH", help="embedding model (RAG_EMBED_MODEL)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Ask questions of your documents, with citations.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="add, update (and with --sync remove) documents")
+    p.add_argument("paths", nargs="+", help="files or folders (recursive)")
+    p.add_argument("--include", action="append", default=[], metavar="GLOB", help="only matching files")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip matching files")
+    p.add_argument("--sync", action="store_true", help="remove documents whose files are gone")
+    p.add_argument("--tag", action="append", default=[], metavar="TAG", help="tag the ingested documents")
+    p.add_argument("--chunk-size", type=int, metavar="TOKENS", help="RAG_CHUNK_SIZE (default 192)")
+    p.add_argument("--chunk-overlap", type=int, metavar="TOKENS", help="RAG_CHUNK_OVERLAP (default 32)")
+    p.add_argument("--max-file-mb", type=float, metavar="MB", help="skip bigger files (RAG_MAX_FILE_MB, 50)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _common(p)
+
+    p = sub.add_parser("ask", help="answer a question from the indexed documents")
+    p.add_argument("question")
+    p.add_argument("--top-k", type=int, metavar="N", help="passages to retrieve (RAG_TOP_K, 5)")
+    p.add_argument("--sources", metavar="GLOB", help="only search documents whose path matches")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    _common(p)
+
+    p = sub.add_parser("sources", help="list indexed documents")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+
+    p = sub.add_parser("delete", help="remove documents (or everything under a folder) from the index")
+    p.add_argument("paths", nargs="+")
+    _common(p)
+
+    p = sub.add_parser("status", help="index location, model, counts, size")
+    p.add_argument("--json", action="store_true")
+    _common(p)
+
+    p = sub.add_parser("reset", help="delete the whole knowledge base")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _common(p)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    keys = ("index_dir", "chroma_url", "collection", "embed_model", "chunk_size", "chunk_overlap", "max_file_mb", "top_k")
+    return Settings.from_env(**{k: getattr(args, k, None) for k in keys})
+
+
+def answer_to_dict(answer: Answer) -> dict[str, Any]:
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "citations": [
+            {
+                "n": c.n, "source": c.chunk.source, "display": c.chunk.display, "page": c.chunk.page,
+                "chunk_id": c.chunk.id, "sentence": c.sentence, "span_in_document": list(c.document_span),
+                "score": c.score,
+            }
+            for c in answer.citations
+        ],
+        "hits": [
+            {"rank": h.rank, "score": round(h.score, 4), "display": h.chunk.display, "page": h.chunk.page, "chunk_id": h.chunk.id}
+            for h in answer.hits
+        ],
+        "timings_ms": {k: round(v, 1) for k, v in answer.timings.items()},
+    }
+
+
+def print_answer(answer: Answer) -> None:
+    print(answer.text)
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            print(f"  [{c.n}] {c.location}  (score {c.score:.2f})")
+            print(f"      \u201c{c.sentence}\u201d")
+
+
+def _cmd_ingest(a: Assistant, args: argparse.Namespace) -> int:
+    bar: Any = None
+    progress = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        def progress(done: int, total: int, name: str) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = tqdm(total=total, unit="file", desc="ingest", file=sys.stderr, leave=False)
+            bar.set_postfix_str(name[-40:], refresh=False)
+            bar.update(1)
+
+    try:
+        report = a.ingest(args.paths, include=args.include, exclude=args.exclude, sync=args.sync,
+                          tags=args.tag, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    for path in report.skipped:
+        print(f"skipped (unsupported type): {path}")
+    for path in report.recovered:
+        print(f"recovered (an earlier run was interrupted; re-ingest if it is not below): {path}")
+    for failure in report.failed:
+        print(f"failed: {failure.path}: {failure.reason}", file=sys.stderr)
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def _cmd_sources(a: Assistant, args: argparse.Namespace) -> int:
+    records = a.sources()
+    if args.json:
+        print(json.dumps([asdict(r) for r in records], indent=2))
+        return 0
+    if not records:
+        print("no documents indexed yet: rag ingest PATH")
+        return 0
+    width = max(len(r.display) for r in records)
+    print(f"{'file'.ljust(width)}  chunks  pages  ingested")
+    for r in records:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.ingested_at))
+        print(f"{r.display.ljust(width)}  {r.chunks:>6}  {r.pages or '-':>5}  {when}")
+    print(f"{len(records)} documents")
+    return 0
+
+
+def _cmd_status(a: Assistant, args: argparse.Namespace) -> int:
+    st = a.status()
+    if args.json:
+        print(json.dumps(asdict(st), indent=2))
+        return 0
+    size = f"{st.size_bytes / 1e6:.1f} MB" if st.size_bytes is not None else "(server)"
+    print(f"index:      {st.location} (collection {st.collection})")
+    print(f"model:      {st.model} ({st.dimension or '?'}-d)")
+    print(f"chunking:   {st.chunk_size} tokens, {st.chunk_overlap} overlap")
+    print(f"documents:  {st.documents}  chunks: {st.chunks}  pages: {st.pages}")
+    print(f"size:       {size}")
+    if not st.exists:
+        print("(empty: run `rag ingest PATH` first)")
+    return 0
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    assistant = Assistant.open(settings=_settings(args))
+    if args.command == "ingest":
+        return _cmd_ingest(assistant, args)
+    if args.command == "ask":
+        answer = assistant.ask(args.question, top_k=args.top_k, sources=args.sources)
+        if args.json:
+            print(json.dumps(answer_to_dict(answer), indent=2, ensure_ascii=False))
+        else:
+            print_answer(answer)
+        return 0
+    if args.command == "sources":
+        return _cmd_sources(assistant, args)
+    if args.command == "delete":
+        for source in assistant.delete(args.paths):
+            print(f"deleted: {source}")
+        return 0
+    if args.command == "status":
+        return _cmd_status(assistant, args)
+    if args.command == "reset":
+        if not args.yes and input(f"Delete everything in {assistant.store.location}? [y/N] ").lower() != "y":
+            print("nothing deleted")
+            return 1
+        assistant.reset()
+        print(f"reset: {assistant.store.location} (collection {assistant.store.name}) is empty")
+        return 0
+    raise AssertionError(args.command)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        code = run(argv)
+    except KeyboardInterrupt:
+        print("\ninterrupted: the index stays consistent; run the same command again to finish.", file=sys.stderr)
+        code = 130
+    except (ConfigError, IndexMismatchError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = 2
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = 1
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
