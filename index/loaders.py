@@ -52,9 +52,16 @@ def decode_text(data: bytes, path: str) -> tuple[str, str]:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    matches = from_bytes(data)
+    best = matches.best()
     if best is None:
         raise IngestError(path, "not valid UTF-8 and no text encoding could be detected; convert it to UTF-8")
+    # Short Western text reads equally "clean" in many code pages ("Café" as cp1006
+    # or cp1250); on such a tie take cp1252, by far the most common legacy encoding.
+    for match in matches:
+        if match.encoding == "cp1252" and match.chaos <= best.chaos and match.coherence >= best.coherence:
+            best = match
+            break
     text = str(best)
     if len(_CONTROL.findall(text[:8192])) > 0.05 * max(1, len(text[:8192])):
         raise IngestError(path, "binary content in a text file; is the extension wrong?")
@@ -73,7 +80,7 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
     if st.st_size > max_bytes:
         raise IngestError(
             str(path),
-            f"file is {st.st_size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit "
+            f"file is {st.st_size / 1e6:.3g} MB, over the {max_bytes / 1e6:g} MB limit "
             "(raise it with --max-file-mb or RAG_MAX_FILE_MB)",
         )
     if st.st_size == 0:
@@ -101,10 +108,8 @@ def _first_line_title(text: str, path: Path) -> str:
 def load_text(path: Path, max_bytes: int) -> ExtractedText:
     text, note = decode_text(_read_bytes(path, max_bytes), str(path))
     text = _require_text(tidy(text), path, "empty file (only white space)")
-    if path.suffix.lower() in {".md", ".markdown"}:
-        title = _first_line_title(text, path)
-    else:
-        title = path.stem
+    is_markdown = path.suffix.lower() in {".md", ".markdown"}
+    title = _first_line_title(text, path) if is_markdown else path.stem
     return ExtractedText(text=text, title=title, note=note)
 
 
