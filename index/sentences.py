@@ -10,6 +10,7 @@ paragraph break.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 _ABBREVIATIONS = frozenset(
     """
@@ -90,7 +91,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
         cuts.add(nxt)
     spans: list[tuple[int, int]] = []
     ordered = sorted(c for c in cuts if start <= c <= end)
-    for a, b in zip(ordered, ordered[1:], strict=False):
+    for a, b in pairwise(ordered):
         s, e = a, b
         while s < e and text[s].isspace():
             s += 1

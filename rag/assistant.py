@@ -70,7 +70,9 @@ class Assistant:
         self._write_lock = threading.Lock()
 
     @classmethod
-    def open(cls, index_dir: str | Path | None = None, *, settings: Settings | None = None, **overrides: Any) -> Assistant:
+    def open(
+        cls, index_dir: str | Path | None = None, *, settings: Settings | None = None, **overrides: Any
+    ) -> Assistant:
         """Build an Assistant from settings (environment, then ``overrides``).
 
         ``index_dir`` is the folder of the embedded Chroma index.

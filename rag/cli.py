@@ -71,7 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    keys = ("index_dir", "chroma_url", "collection", "embed_model", "chunk_size", "chunk_overlap", "max_file_mb", "top_k")
+    keys = (
+        "index_dir", "chroma_url", "collection", "embed_model",
+        "chunk_size", "chunk_overlap", "max_file_mb", "top_k",
+    )
     return Settings.from_env(**{k: getattr(args, k, None) for k in keys})
 
 
@@ -89,7 +92,10 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
             for c in answer.citations
         ],
         "hits": [
-            {"rank": h.rank, "score": round(h.score, 4), "display": h.chunk.display, "page": h.chunk.page, "chunk_id": h.chunk.id}
+            {
+                "rank": h.rank, "score": round(h.score, 4), "display": h.chunk.display,
+                "page": h.chunk.page, "chunk_id": h.chunk.id,
+            }
             for h in answer.hits
         ],
         "timings_ms": {k: round(v, 1) for k, v in answer.timings.items()},

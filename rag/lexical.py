@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 
@@ -25,7 +26,7 @@ STOP_WORDS = frozenset(
 
 
 @lru_cache(maxsize=1)
-def _stemmer() -> object | None:
+def _stemmer() -> Any:
     try:
         import Stemmer
     except ImportError:
@@ -38,7 +39,7 @@ def stem(word: str) -> str:
     stemmer = _stemmer()
     if stemmer is None:
         return word
-    return str(stemmer.stemWord(word))  # type: ignore[attr-defined]
+    return str(stemmer.stemWord(word))
 
 
 def words(text: str) -> list[str]:
