@@ -67,6 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reset", help="delete the whole knowledge base")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     _common(p)
+
+    p = sub.add_parser("ui", help="open the chat web UI (Gradio) on http://127.0.0.1:7860")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--auth", metavar="USER:PASSWORD|FILE", help="require a login (a file holds user:password lines)")
+    p.add_argument("--sample", action="append", metavar="PATH", help="corpus to ingest when the index is empty "
+                   "(default: the project's README.md and docs/)")
+    p.add_argument("--uploads", metavar="DIR", help="where uploaded files are kept (default: INDEX-uploads)")
+    p.add_argument("--max-upload-mb", type=float, metavar="MB", help="upload size limit (default: RAG_MAX_FILE_MB)")
+    _common(p)
     return parser
 
 
@@ -108,7 +118,7 @@ def print_answer(answer: Answer) -> None:
         print("\nSources:")
         for c in answer.citations:
             print(f"  [{c.n}] {c.location}  (score {c.score:.2f})")
-            print(f"      \u201c{c.sentence}\u201d")
+            print(f"      \u201c{' '.join(c.sentence.split())}\u201d")
 
 
 def _cmd_ingest(a: Assistant, args: argparse.Namespace) -> int:
@@ -175,7 +185,16 @@ def _cmd_status(a: Assistant, args: argparse.Namespace) -> int:
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    started = time.perf_counter()
     assistant = Assistant.open(settings=_settings(args))
+    if args.command == "ui":
+        from pathlib import Path
+
+        from ui.app import run_ui  # lazy: only `rag ui` pays for Gradio
+
+        sample = [Path(p) for p in args.sample] if args.sample else None
+        return run_ui(assistant, host=args.host, port=args.port, auth=args.auth, sample=sample,
+                      uploads_dir=args.uploads, max_upload_mb=args.max_upload_mb, started=started)
     if args.command == "ingest":
         return _cmd_ingest(assistant, args)
     if args.command == "ask":

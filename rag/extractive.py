@@ -63,7 +63,9 @@ def candidate_spans(hits: Sequence[Hit], min_words: int) -> list[tuple[Hit, tupl
         base = hit.chunk.start
         for s, e in split_sentences(hit.chunk.text):
             key = (hit.chunk.source, base + s)  # overlapping chunks repeat sentences
-            if key in seen or len(hit.chunk.text[s:e].split()) < min_words:
+            sentence = hit.chunk.text[s:e]
+            # headings and questions restate a topic; they do not answer it
+            if key in seen or len(sentence.split()) < min_words or sentence.startswith("#") or sentence.endswith("?"):
                 continue
             seen.add(key)
             out.append((hit, (s, e)))
@@ -142,7 +144,8 @@ def compose(question: str, chosen: Sequence[Candidate], hits: Sequence[Hit]) -> 
         Citation(n=i, chunk=c.hit.chunk, span=c.span, score=round(c.score, 4))
         for i, c in enumerate(ordered, start=1)
     )
-    text = " ".join(f"{c.sentence} [{c.n}]" for c in citations)
+    # the quoted sentence may wrap across lines in the file; the answer reads as one line
+    text = " ".join(f"{' '.join(c.sentence.split())} [{c.n}]" for c in citations)
     return text, citations
 
 
