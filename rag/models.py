@@ -19,6 +19,7 @@ class Citation:
     chunk: Chunk
     span: tuple[int, int]
     score: float
+    sentences: tuple[int, ...] = ()  # indexes into Answer.sentences of the sentences citing it
 
     @property
     def sentence(self) -> str:
@@ -35,6 +36,26 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class SentenceSupport:
+    """One sentence of an answer and how well the passages it cites support it.
+
+    ``span`` is in ``Answer.text``; ``score`` (0..1) is the best share of the
+    sentence's content words found in one sentence (or two adjacent ones) of a cited
+    passage; ``source``/``evidence`` name that passage and the span in its chunk.
+    ``claim`` is False for sentences too short to check ("Yes."), never flagged.
+    """
+
+    text: str
+    span: tuple[int, int]
+    cited: tuple[int, ...]
+    score: float
+    supported: bool
+    source: int | None = None
+    evidence: tuple[int, int] | None = None
+    claim: bool = True
+
+
+@dataclass(frozen=True)
 class Answer:
     """An answer with ``[n]`` markers, the citations they resolve to, and how it was made.
 
@@ -47,6 +68,19 @@ class Answer:
     hits: tuple[Hit, ...]
     abstained: bool
     timings: dict[str, float] = field(default_factory=dict)
+    # Checked citations (rag.citations): every sentence with its support, the [n]
+    # markers removed because they pointed at no source, and whether a non-abstaining
+    # answer is left without any valid citation.
+    sentences: tuple[SentenceSupport, ...] = ()
+    removed_citations: tuple[int, ...] = ()
+    uncited: bool = False
+    standalone_question: str = ""  # a chat follow-up rewritten before retrieval ("" if not)
+    backend: str = "extractive"  # or the --llm setting, e.g. "openai:gpt-4o-mini"
+
+    @property
+    def unsupported(self) -> tuple[SentenceSupport, ...]:
+        """The sentences no cited passage supports."""
+        return tuple(s for s in self.sentences if not s.supported)
 
     def to_markdown(self) -> str:
         """The answer followed by its numbered sources, for copying."""

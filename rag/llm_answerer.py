@@ -1,0 +1,156 @@
+"""Answer with a language model: pack the sources, fill the prompt, generate, check the citations.
+
+The orchestration only; the logic lives in pure modules: ``rag.packing`` (what fits),
+``rag.prompting`` (templates), ``rag.citations`` (the checks), ``rag.condense``
+(follow-ups), and ``rag.llm`` (backends and failures).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from index.models import Hit
+from index.tokens import count_tokens
+from rag.citations import MIN_SUPPORT, check_answer
+from rag.condense import Message, format_history, trim_history
+from rag.errors import LLMError
+from rag.llm import LLMBackend
+from rag.models import Answer
+from rag.packing import PackedSource, context_budget, format_sources, pack_sources
+from rag.prompting import ANSWER, CONDENSE, load_prompt, no_answer_text
+
+CONDENSE_MAX_TOKENS = 96
+
+
+@dataclass(frozen=True)
+class LLMAnswerConfig:
+    """Budgets and checks for generated answers (from ``Settings`` at the edge)."""
+
+    context_window: int = 4096
+    max_tokens: int = 512
+    history_tokens: int = 1024
+    prompts_dir: str = ""
+    min_support: float = MIN_SUPPORT
+
+
+@dataclass(frozen=True)
+class PreparedPrompt:
+    """The prompt sent to the model and the numbered sources it holds."""
+
+    text: str
+    sources: tuple[PackedSource, ...]
+    tokens: int
+
+
+class LLMAnswerer:
+    """Generate a cited answer from retrieved passages, then check every citation.
+
+    >>> answerer = LLMAnswerer(build_backend(LLMOptions("ollama:llama3.2")))   # doctest: +SKIP
+    >>> answerer.answer("Who is Doug Fuller?", hits).unsupported               # doctest: +SKIP
+    """
+
+    def __init__(self, backend: LLMBackend, config: LLMAnswerConfig | None = None) -> None:
+        self.backend = backend
+        self.config = config or LLMAnswerConfig()
+        # Fail early (at construction) on a broken prompts folder, not mid-answer.
+        self.no_answer = no_answer_text(self.config.prompts_dir)
+        load_prompt(ANSWER, self.config.prompts_dir)
+        load_prompt(CONDENSE, self.config.prompts_dir)
+
+    def prepare(self, question: str, hits: Sequence[Hit]) -> PreparedPrompt:
+        """Pack as many sources as the window leaves room for and render the answer prompt."""
+        template = load_prompt(ANSWER, self.config.prompts_dir)
+        frame = template.render(sources="", question=question, no_answer=self.no_answer)
+        budget = context_budget(self.config.context_window, self.config.max_tokens, count_tokens(frame))
+        if budget <= 0:
+            raise LLMError(
+                f"the question and prompt leave no room for sources in a {self.config.context_window}-token "
+                "window; raise RAG_LLM_CONTEXT_WINDOW (--llm-context-window) or lower RAG_LLM_MAX_TOKENS"
+            )
+        packed = tuple(pack_sources(hits, budget))
+        text = template.render(sources=format_sources(packed), question=question, no_answer=self.no_answer)
+        return PreparedPrompt(text, packed, count_tokens(text))
+
+    def finish(
+        self, question: str, hits: Sequence[Hit], prepared: PreparedPrompt, raw: str, timings: dict[str, float]
+    ) -> Answer:
+        """Check the generated text against the sources it was given and build the ``Answer``."""
+        started = time.perf_counter()
+        result = check_answer(
+            raw,
+            {p.n: p.hit.chunk for p in prepared.sources},
+            no_answer=self.no_answer,
+            min_support=self.config.min_support,
+        )
+        text = result.text or self.no_answer
+        timings["check"] = (time.perf_counter() - started) * 1000
+        return Answer(
+            question=question,
+            text=text,
+            citations=result.citations,
+            hits=tuple(hits),
+            abstained=result.abstained or not result.text,
+            timings=timings,
+            sentences=result.sentences,
+            removed_citations=result.removed,
+            uncited=result.uncited,
+            backend=self.backend.name,
+        )
+
+    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
+        started = time.perf_counter()
+        prepared = self.prepare(question, hits)
+        raw = self.backend.complete(prepared.text)
+        return self.finish(question, hits, prepared, raw, {"answer": (time.perf_counter() - started) * 1000})
+
+    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[str | Answer]:
+        """Yield the model's text as it arrives, then the checked ``Answer``.
+
+        The streamed text is the raw output; the final ``Answer.text`` has any
+        invented ``[n]`` removed, so front ends should replace what they showed.
+        """
+        started = time.perf_counter()
+        prepared = self.prepare(question, hits)
+        pieces: list[str] = []
+        first: float | None = None
+        for piece in self.backend.stream(prepared.text):
+            if first is None:
+                first = time.perf_counter()
+            pieces.append(piece)
+            yield piece
+        timings = {"answer": (time.perf_counter() - started) * 1000}
+        if first is not None:
+            timings["first_token"] = (first - started) * 1000
+        yield self.finish(question, hits, prepared, "".join(pieces), timings)
+
+    def condense(self, history: Sequence[Message], question: str) -> str:
+        """Rewrite a follow-up into a standalone question with the model (history trimmed to budget)."""
+        kept = trim_history(history, self.config.history_tokens)
+        if not kept:
+            return question
+        prompt = load_prompt(CONDENSE, self.config.prompts_dir).render(
+            history=format_history(kept), question=question
+        )
+        raw = self.backend.complete(prompt, max_tokens=CONDENSE_MAX_TOKENS)
+        return clean_condensed(raw) or question
+
+
+def clean_condensed(raw: str) -> str:
+    """The first non-empty line of a condense reply, without a label or quotes (pure).
+
+    >>> clean_condensed('Standalone question: "Who founded Acme?"\\nExtra')
+    'Who founded Acme?'
+    """
+    for line in raw.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        lowered = line.lower()
+        for label in ("standalone question:", "question:", "rewritten question:"):
+            if lowered.startswith(label):
+                line = line[len(label):].strip()
+                break
+        return line.strip("\"'“”` ").strip()
+    return ""
