@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,13 @@ from index.ingest import IngestOptions, ProgressFn, consistency_problems, delete
 from index.ingest import ingest as run_ingest
 from index.models import DocumentRecord, Hit, IngestReport
 from index.store import ChromaStore
-from rag.config import Settings, build_embedder, build_store
+from rag.chat import standalone_question
+from rag.citations import check_extractive
+from rag.condense import MessageLike
+from rag.config import Settings, build_embedder, build_llm_answerer, build_store
 from rag.extractive import NOT_FOUND, ExtractiveAnswerer, ExtractiveConfig
 from rag.models import Answer
+from rag.llm import LLMBackend
 from rag.retrieval import DenseRetriever
 
 
@@ -61,8 +65,13 @@ class Assistant:
         settings: Settings | None = None,
     ) -> None:
         self.settings = settings or Settings()
+        llm: str | LLMBackend | None = None,
         self.store = store
+        """``llm`` is a ``provider:model`` setting or a backend; by default ``settings.llm``."""
         self.embedder = embedder
+        if isinstance(llm, str):
+            self.settings = self.settings.with_(llm=llm)
+        self.llm_answerer = build_llm_answerer(self.settings, None if isinstance(llm, str) else llm)
         self.answerer = answerer or ExtractiveAnswerer(
             embedder, ExtractiveConfig(max_sentences=self.settings.answer_sentences)
         )
@@ -127,9 +136,11 @@ class Assistant:
         )
         retrieved = time.perf_counter()
         if not hits:
-            answer = Answer(question, NOT_FOUND, (), (), True, {"answer": 0.0})
+            answer = Answer(question, NOT_FOUND, (), (), True, {"answer": 0.0}, backend=self.backend_name)
+        elif self.llm_answerer is not None:
+            answer = self.llm_answerer.answer(question, hits)
         else:
-            answer = self.answerer.answer(question, hits, vector)
+            answer = check_extractive(self.answerer.answer(question, hits, vector), NOT_FOUND)
         answer.timings.update(
             embed=(embedded - started) * 1000,
             retrieve=(retrieved - embedded) * 1000,
@@ -142,8 +153,10 @@ class Assistant:
     ) -> Iterator[str | Answer]:
         """Yield the answer text in pieces as it is produced, then the final ``Answer``.
 
-        The extractive answerer has its whole text at once; it is yielded a few
-        words at a time so every front end handles one streaming path.
+        With an LLM the pieces are its tokens as generated, and the final ``Answer``
+        (citations checked, invented ``[n]`` removed) replaces them. The extractive
+        answerer has its whole text at once; it is yielded a few words at a time so
+        every front end handles one streaming path.
         """
         answer = self.ask(question, top_k=top_k, sources=sources)
         words = answer.text.split(" ")
@@ -157,12 +170,63 @@ class Assistant:
 
     def sources(self) -> list[DocumentRecord]:
         """Indexed documents, by display path."""
+        if self.llm_answerer is not None:
+            yield from self._stream_llm(question, top_k=top_k, sources=sources)
+            return
         return sorted(self.store.documents().values(), key=lambda r: r.display)
 
     def delete(self, paths: Sequence[str | Path]) -> list[str]:
         """Remove documents (or every document under a folder) from the index.
 
         Paths may be given as on disk (absolute or relative to the working folder,
+    @property
+    def backend_name(self) -> str:
+        """"extractive", or the LLM's ``provider:model``."""
+        return self.llm_answerer.backend.name if self.llm_answerer is not None else "extractive"
+
+    def _stream_llm(self, question: str, *, top_k: int | None, sources: str | None) -> Iterator[str | Answer]:
+        assert self.llm_answerer is not None
+        started = time.perf_counter()
+        question = question.strip()
+        if not question:
+            raise RagError("the question is empty; type a question")
+        hits = self.retrieve(question, top_k=top_k, sources=sources)
+        retrieved = time.perf_counter()
+        if not hits:
+            answer = Answer(question, NOT_FOUND, (), (), True, {"answer": 0.0}, backend=self.backend_name)
+            yield answer.text
+            yield answer
+            return
+        for item in self.llm_answerer.stream(question, hits):
+            if isinstance(item, Answer):
+                item.timings.update(retrieve=(retrieved - started) * 1000,
+                                    total=(time.perf_counter() - started) * 1000)
+            yield item
+
+    def chat(self, messages: Sequence[MessageLike], *, top_k: int | None = None, sources: str | None = None) -> Answer:
+        """Answer the last user message of a conversation; a follow-up is first made standalone.
+
+        ``messages`` are ``{"role": "user"|"assistant", "content": str}`` dicts (or
+        ``rag.condense.Message``), oldest first. ``Answer.question`` is the last
+        message as typed, ``Answer.standalone_question`` what was searched for
+        ("" when it needed no rewriting).
+
+        >>> a.chat([{"role": "user", "content": "Who founded Acme?"},      # doctest: +SKIP
+        ...         {"role": "assistant", "content": "Jane Roe [1]."},
+        ...         {"role": "user", "content": "and when?"}]).standalone_question
+        """
+        question, rewritten = standalone_question(messages, self.llm_answerer, self.settings.history_tokens)
+        answer = self.ask(rewritten or question, top_k=top_k, sources=sources)
+        return replace(answer, question=question, standalone_question=rewritten)
+
+    def chat_stream(
+        self, messages: Sequence[MessageLike], *, top_k: int | None = None, sources: str | None = None
+    ) -> Iterator[str | Answer]:
+        """``chat`` as a stream: text pieces, then the final ``Answer`` (as ``stream``)."""
+        question, rewritten = standalone_question(messages, self.llm_answerer, self.settings.history_tokens)
+        for item in self.stream(rewritten or question, top_k=top_k, sources=sources):
+            yield replace(item, question=question, standalone_question=rewritten) if isinstance(item, Answer) else item
+
         the file need not exist any more) or as shown by ``sources()``.
         """
         if isinstance(paths, (str, Path)):

@@ -1,0 +1,172 @@
+"""Turn the Assistant's values into the Markdown and HTML the app shows (pure, no Gradio).
+
+Every piece of document text goes through ``md_escape`` or ``html.escape`` here, so a
+document containing ``<script>`` or ``<img onerror=...>`` is shown as text and runs nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from collections.abc import Sequence
+from urllib.parse import urlencode
+
+from rag import Answer, Citation, DocumentRecord, IndexStatus, IngestReport
+from rag.views import DocumentView, answer_segments
+
+# Characters Markdown (and Gradio's LaTeX/HTML handling) would act on; & < > become entities.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~$])")
+
+
+def md_escape(text: str) -> str:
+    """``text`` as literal Markdown: no tags, links, emphasis or math survive."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def citation_url(citation: Citation) -> str:
+    """Relative link to the page that opens the cited document at the cited sentence."""
+    start, end = citation.span
+    return "source?" + urlencode({"chunk": citation.chunk.id, "start": start, "end": end})
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The answer for the chat: escaped text, ``[n]`` as links to the source, unsupported marked."""
+    searched = f"_Searched for: {md_escape(answer.standalone_question)}_\n\n" if answer.standalone_question else ""
+    if answer.abstained:
+        return f"{searched}🔍 **{md_escape(answer.text)}**"
+    by_n = {c.n: c for c in answer.citations}
+    parts: list[str] = []
+    for seg in answer_segments(answer):
+        links = "".join(
+            f' [\\[{n}\\]]({citation_url(by_n[n])} "{_title(by_n[n])}")' if n in by_n else f" \\[{n}\\]"
+            for n in seg.cites
+        )
+        text = md_escape(seg.text)
+        parts.append(text + links if seg.supported else f"{text}{links} ⚠️ _(not supported by the sources)_")
+    return searched + " ".join(parts)
+
+
+def _title(c: Citation) -> str:
+    return md_escape(c.location.replace('"', "'"))
+
+
+def streaming_markdown(partial: str) -> str:
+    """Text streamed so far, escaped (links arrive with the final answer)."""
+    return md_escape(partial) + " ▌"
+
+
+def sources_html(answer: Answer | None) -> str:
+    """The sources panel: each citation's file, page, score and passage, sentence highlighted."""
+    if answer is None:
+        return '<div class="rag-sources-empty">Sources of the answer appear here.</div>'
+    if answer.abstained or not answer.citations:
+        return (
+            '<div class="rag-notfound" role="status"><strong>Not found in the documents.</strong> '
+            "No passage supports an answer; try other words or add documents.</div>"
+        )
+    cards = [_citation_card(c) for c in answer.citations]
+    return '<div class="rag-sources">' + "".join(cards) + "</div>"
+
+
+def _citation_card(c: Citation) -> str:
+    text = c.chunk.text
+    s, e = c.span
+    passage = (
+        html.escape(text[:s]) + '<mark class="rag-support">' + html.escape(text[s:e]) + "</mark>"
+        + html.escape(text[e:])
+    )
+    page = f" · page {c.chunk.page}" if c.chunk.page else ""
+    return (
+        f'<div class="rag-source" id="rag-source-{c.n}" data-n="{c.n}">'
+        f'<div class="rag-source-head"><a class="rag-n" href="{html.escape(citation_url(c))}" '
+        f'target="_blank" rel="noopener">[{c.n}]</a> '
+        f'<span class="rag-file">{html.escape(c.chunk.display)}</span>'
+        f'<span class="rag-meta">{html.escape(page)} · score {c.score:.2f}</span></div>'
+        f'<div class="rag-passage">{passage}</div></div>'
+    )
+
+
+def document_html(view: DocumentView, start: int | None = None, end: int | None = None) -> str:
+    """A cited document as escaped text, the cited passage (and sentence) highlighted.
+
+    ``start``/``end`` locate the supporting sentence inside the passage; they are
+    clamped to it, so any numbers are harmless.
+    """
+    text = view.text
+    a, b = max(0, min(view.start, len(text))), max(0, min(view.end, len(text)))
+    b = max(a, b)
+    passage = text[a:b]
+    if start is not None and end is not None and 0 <= start < end <= len(passage):
+        inner = (
+            html.escape(passage[:start]) + '<mark id="rag-cited" class="rag-support">'
+            + html.escape(passage[start:end]) + "</mark>" + html.escape(passage[end:])
+        )
+    else:
+        inner = '<span id="rag-cited"></span>' + html.escape(passage)
+    page = f", page {view.page}" if view.page else ""
+    note = f'<p class="rag-note">{html.escape(view.note)}</p>' if view.note else ""
+    return (
+        f'<div class="rag-document"><h2>{html.escape(view.display)}{html.escape(page)}</h2>'
+        f'<p class="rag-doc-title">{html.escape(view.title)}</p>{note}'
+        f'<pre class="rag-doc-text">{html.escape(text[:a])}<span class="rag-passage-cited">{inner}</span>'
+        f"{html.escape(text[b:])}</pre></div>"
+    )
+
+
+def error_html(message: str) -> str:
+    return f'<div class="rag-error" role="alert">{html.escape(message)}</div>'
+
+
+def status_markdown(status: IndexStatus) -> str:
+    """Index status for the settings panel."""
+    size = f"{status.size_bytes / 1e6:.1f} MB" if status.size_bytes is not None else "server"
+    lines = [
+        f"**Index** {md_escape(status.location)} (collection {md_escape(status.collection)})",
+        f"**Model** {md_escape(status.model)} ({status.dimension or '?'}-d)",
+        f"**Documents** {status.documents} · **chunks** {status.chunks} · **pages** {status.pages} · **size** {size}",
+        f"**Chunking** {status.chunk_size} tokens, {status.chunk_overlap} overlap",
+    ]
+    if not status.exists:
+        lines.append("_The index is empty: add documents in the Documents tab._")
+    return "\n\n".join(lines)
+
+
+DOCUMENT_COLUMNS = ["File", "Title", "Chunks", "Pages", "Ingested"]
+
+
+def document_rows(records: Sequence[DocumentRecord]) -> list[list[str | int]]:
+    """Rows of the documents table (the table escapes its cells itself)."""
+    return [
+        [r.display, r.title, r.chunks, r.pages or 0, time.strftime("%Y-%m-%d %H:%M", time.localtime(r.ingested_at))]
+        for r in records
+    ]
+
+
+def progress_markdown(rows: Sequence[tuple[str, str, str]], summary: str = "") -> str:
+    """Per-file ingest progress: (file, state, detail) rows, then the summary line."""
+    icons = {
+        "queued": "⏳", "reading": "⏳", "done": "✅", "unchanged": "✅", "failed": "❌", "rejected": "⛔",
+    }
+    lines = ["| | File | Status |", "|---|---|---|"]
+    for name, state, detail in rows:
+        info = f"{state}: {detail}" if detail else state
+        lines.append(f"| {icons.get(state, '•')} | {md_escape(name)} | {md_escape(info)} |")
+    if summary:
+        lines += ["", md_escape(summary)]
+    return "\n".join(lines)
+
+
+def report_dict(report: IngestReport) -> dict[str, object]:
+    """An ingest report for the API."""
+    return {
+        "added": list(report.added),
+        "updated": list(report.updated),
+        "unchanged": list(report.unchanged),
+        "failed": [{"path": f.path, "reason": f.reason} for f in report.failed],
+        "skipped": list(report.skipped),
+        "chunks_written": report.chunks_written,
+        "summary": report.summary(),
+        "ok": report.ok,
+    }
