@@ -20,8 +20,8 @@ from rag.citations import check_extractive
 from rag.condense import MessageLike
 from rag.config import Settings, build_embedder, build_llm_answerer, build_store
 from rag.extractive import NOT_FOUND, ExtractiveAnswerer, ExtractiveConfig
-from rag.models import Answer
 from rag.llm import LLMBackend
+from rag.models import Answer
 from rag.retrieval import DenseRetriever
 
 
@@ -63,15 +63,15 @@ class Assistant:
         embedder: Embedder,
         answerer: ExtractiveAnswerer | None = None,
         settings: Settings | None = None,
-    ) -> None:
-        self.settings = settings or Settings()
         llm: str | LLMBackend | None = None,
-        self.store = store
+    ) -> None:
         """``llm`` is a ``provider:model`` setting or a backend; by default ``settings.llm``."""
-        self.embedder = embedder
+        self.settings = settings or Settings()
         if isinstance(llm, str):
             self.settings = self.settings.with_(llm=llm)
         self.llm_answerer = build_llm_answerer(self.settings, None if isinstance(llm, str) else llm)
+        self.store = store
+        self.embedder = embedder
         self.answerer = answerer or ExtractiveAnswerer(
             embedder, ExtractiveConfig(max_sentences=self.settings.answer_sentences)
         )
@@ -158,30 +158,18 @@ class Assistant:
         answerer has its whole text at once; it is yielded a few words at a time so
         every front end handles one streaming path.
         """
+        if self.llm_answerer is not None:
+            yield from self._stream_llm(question, top_k=top_k, sources=sources)
+            return
         answer = self.ask(question, top_k=top_k, sources=sources)
         words = answer.text.split(" ")
         for i in range(0, len(words), 4):
             yield " ".join(words[i : i + 4]) + (" " if i + 4 < len(words) else "")
         yield answer
 
-    def _check_model(self) -> None:
-        fingerprint = fingerprint_for(self.embedder, self._options())
-        self.store.check(fingerprint, check_chunking=False)
-
-    def sources(self) -> list[DocumentRecord]:
-        """Indexed documents, by display path."""
-        if self.llm_answerer is not None:
-            yield from self._stream_llm(question, top_k=top_k, sources=sources)
-            return
-        return sorted(self.store.documents().values(), key=lambda r: r.display)
-
-    def delete(self, paths: Sequence[str | Path]) -> list[str]:
-        """Remove documents (or every document under a folder) from the index.
-
-        Paths may be given as on disk (absolute or relative to the working folder,
     @property
     def backend_name(self) -> str:
-        """"extractive", or the LLM's ``provider:model``."""
+        """The answer backend: "extractive", or the LLM's ``provider:model``."""
         return self.llm_answerer.backend.name if self.llm_answerer is not None else "extractive"
 
     def _stream_llm(self, question: str, *, top_k: int | None, sources: str | None) -> Iterator[str | Answer]:
@@ -227,6 +215,18 @@ class Assistant:
         for item in self.stream(rewritten or question, top_k=top_k, sources=sources):
             yield replace(item, question=question, standalone_question=rewritten) if isinstance(item, Answer) else item
 
+    def _check_model(self) -> None:
+        fingerprint = fingerprint_for(self.embedder, self._options())
+        self.store.check(fingerprint, check_chunking=False)
+
+    def sources(self) -> list[DocumentRecord]:
+        """Indexed documents, by display path."""
+        return sorted(self.store.documents().values(), key=lambda r: r.display)
+
+    def delete(self, paths: Sequence[str | Path]) -> list[str]:
+        """Remove documents (or every document under a folder) from the index.
+
+        Paths may be given as on disk (absolute or relative to the working folder,
         the file need not exist any more) or as shown by ``sources()``.
         """
         if isinstance(paths, (str, Path)):

@@ -17,6 +17,17 @@ from typing import Any
 
 from index.errors import ConfigError, IndexMismatchError, RagError
 from rag.assistant import Assistant
+from rag.chat_cli import (
+    LLM_COMMANDS,
+    LLM_KEYS,
+    add_chat_arguments,
+    add_llm_arguments,
+    checks_to_dict,
+    print_checks,
+    print_sources,
+    run_chat,
+    stream_to,
+)
 from rag.config import Settings
 from rag.models import Answer
 
@@ -50,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, metavar="N", help="passages to retrieve (RAG_TOP_K, 5)")
     p.add_argument("--sources", metavar="GLOB", help="only search documents whose path matches")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument("--stream", action="store_true", help="print the answer as it is generated")
+    add_llm_arguments(p)
+    _common(p)
+
+    p = sub.add_parser("chat", help="a terminal chat about the documents, with follow-up questions")
+    add_chat_arguments(p)
     _common(p)
 
     p = sub.add_parser("sources", help="list indexed documents")
@@ -83,9 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace) -> Settings:
     keys = (
         "index_dir", "chroma_url", "collection", "embed_model",
-        "chunk_size", "chunk_overlap", "max_file_mb", "top_k",
+        "chunk_size", "chunk_overlap", "max_file_mb", "top_k", *LLM_KEYS,
     )
-    return Settings.from_env(**{k: getattr(args, k, None) for k in keys})
+    values = {k: getattr(args, k, None) for k in keys}
+    if args.command not in LLM_COMMANDS:
+        values["llm"] = "extractive"  # `rag ingest` never loads a language model
+    return Settings.from_env(**values)
 
 
 def answer_to_dict(answer: Answer) -> dict[str, Any]:
@@ -109,6 +129,7 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
             for h in answer.hits
         ],
         "timings_ms": {k: round(v, 1) for k, v in answer.timings.items()},
+        **checks_to_dict(answer),
     }
 
 
@@ -119,6 +140,7 @@ def print_answer(answer: Answer) -> None:
         for c in answer.citations:
             print(f"  [{c.n}] {c.location}  (score {c.score:.2f})")
             print(f"      \u201c{' '.join(c.sentence.split())}\u201d")
+    print_checks(answer)
 
 
 def _cmd_ingest(a: Assistant, args: argparse.Namespace) -> int:
@@ -197,6 +219,12 @@ def run(argv: Sequence[str] | None = None) -> int:
                       uploads_dir=args.uploads, max_upload_mb=args.max_upload_mb, started=started)
     if args.command == "ingest":
         return _cmd_ingest(assistant, args)
+    if args.command == "chat":
+        return run_chat(assistant, stream=args.stream, top_k=args.top_k, sources=args.sources)
+    if args.command == "ask" and args.stream and not args.json:
+        answer = stream_to(assistant.stream(args.question, top_k=args.top_k, sources=args.sources), sys.stdout)
+        print_sources(answer, sys.stdout)
+        return 0
     if args.command == "ask":
         answer = assistant.ask(args.question, top_k=args.top_k, sources=args.sources)
         if args.json:

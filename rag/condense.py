@@ -59,7 +59,8 @@ def trim_history(
 ) -> list[Message]:
     """The most recent messages whose contents fit in ``budget`` tokens, oldest first (pure).
 
-    Whole messages are kept or dropped, newest kept first; system messages are dropped.
+    Whole messages are kept or dropped, newest kept first; system messages, and an
+    assistant reply whose question was dropped, are dropped too.
     """
     kept: list[Message] = []
     used = 0
@@ -72,6 +73,8 @@ def trim_history(
         kept.append(message)
         used += cost
     kept.reverse()
+    while kept and kept[0].role != "user":  # an answer without its question only confuses
+        kept.pop(0)
     return kept
 
 

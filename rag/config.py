@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from index.chunking import validate_chunking
 from index.embedding import DEFAULT_MODEL, SentenceTransformerEmbedder
 from index.errors import ConfigError
 from index.store import ChromaStore
+
+if TYPE_CHECKING:
+    from rag.llm import LLMBackend, LLMOptions
+    from rag.llm_answerer import LLMAnswerer
 
 
 def default_index_dir(env: Mapping[str, str]) -> str:
@@ -35,6 +39,17 @@ ENV_VARS: dict[str, str] = {
     "top_k": "RAG_TOP_K",
     "max_file_mb": "RAG_MAX_FILE_MB",
     "answer_sentences": "RAG_ANSWER_SENTENCES",
+    # LLM answers (docs/llm.md)
+    "llm": "RAG_LLM",
+    "llm_url": "RAG_LLM_URL",
+    "llm_api_key": "RAG_LLM_API_KEY",
+    "llm_timeout": "RAG_LLM_TIMEOUT",
+    "llm_temperature": "RAG_LLM_TEMPERATURE",
+    "llm_max_tokens": "RAG_LLM_MAX_TOKENS",
+    "llm_context_window": "RAG_LLM_CONTEXT_WINDOW",
+    "llm_retries": "RAG_LLM_RETRIES",
+    "prompts_dir": "RAG_PROMPTS_DIR",
+    "history_tokens": "RAG_HISTORY_TOKENS",
 }
 
 
@@ -56,6 +71,16 @@ class Settings:
     top_k: int = 5
     max_file_mb: float = 50.0
     answer_sentences: int = 2
+    llm: str = ""  # provider:model, e.g. openai:gpt-4o-mini; empty: the extractive answerer
+    llm_url: str = ""
+    llm_api_key: str = field(default="", repr=False)
+    llm_timeout: float = 60.0
+    llm_temperature: float = 0.1
+    llm_max_tokens: int = 512
+    llm_context_window: int = 4096
+    llm_retries: int = 2
+    prompts_dir: str = ""  # a folder whose NAME.txt files override prompts/NAME.txt
+    history_tokens: int = 1024
 
     def __post_init__(self) -> None:
         if not self.index_dir:
@@ -67,6 +92,7 @@ class Settings:
                 raise ConfigError(f"{name} ({value}) must be at least {low} (setting {ENV_VARS[name]})")
         if self.top_k > 200:
             raise ConfigError(f"top_k ({self.top_k}) must be at most 200 (setting RAG_TOP_K)")
+        validate_llm_settings(self)
         if self.max_file_mb <= 0:
             raise ConfigError(f"max_file_mb ({self.max_file_mb}) must be positive (setting RAG_MAX_FILE_MB)")
 
@@ -83,10 +109,14 @@ class Settings:
             values[name] = _parse(name, var, raw, str(types[name]))
         if "index_dir" not in values:
             values["index_dir"] = default_index_dir(env)
+        openai_key = env.get("OPENAI_API_KEY", "")  # the key for OpenAI itself only, below
         values.update({k: v for k, v in overrides.items() if v is not None})
         unknown = set(values) - set(types)
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        openai_itself = str(values.get("llm", "")).lower().startswith("openai:") and not values.get("llm_url")
+        if openai_key and openai_itself and not values.get("llm_api_key"):
+            values["llm_api_key"] = openai_key  # never sent to a server of another host
         return cls(**values)
 
     def with_(self, **changes: Any) -> Settings:
@@ -116,3 +146,57 @@ def build_store(settings: Settings) -> ChromaStore:
 
 def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(settings.embed_model, batch_size=settings.embed_batch_size)
+
+
+def validate_llm_settings(settings: Settings) -> None:
+    """Check the LLM settings early; each message names the setting and the fix."""
+    from rag.llm import EXTRACTIVE, parse_spec
+
+    if settings.llm.strip().lower() not in EXTRACTIVE:
+        parse_spec(settings.llm)
+    checks = (
+        ("llm_timeout", settings.llm_timeout > 0, "must be positive (seconds)"),
+        ("llm_temperature", 0 <= settings.llm_temperature <= 2, "must be between 0 and 2"),
+        ("llm_max_tokens", settings.llm_max_tokens >= 1, "must be at least 1"),
+        ("llm_retries", 0 <= settings.llm_retries <= 10, "must be between 0 and 10"),
+        ("history_tokens", settings.history_tokens >= 0, "must be 0 or more"),
+        ("llm_context_window", settings.llm_context_window >= settings.llm_max_tokens + 256,
+         f"must exceed llm_max_tokens ({settings.llm_max_tokens}) by at least 256 tokens"),
+    )
+    for name, ok, rule in checks:
+        if not ok:
+            raise ConfigError(f"{name} ({getattr(settings, name)}) {rule} (setting {ENV_VARS[name]})")
+
+
+def llm_options(settings: Settings) -> LLMOptions:
+    """The backend options held in ``settings``."""
+    from rag.llm import LLMOptions
+
+    return LLMOptions(
+        spec=settings.llm,
+        url=settings.llm_url,
+        api_key=settings.llm_api_key,
+        timeout=settings.llm_timeout,
+        temperature=settings.llm_temperature,
+        max_tokens=settings.llm_max_tokens,
+        context_window=settings.llm_context_window,
+        retries=settings.llm_retries,
+    )
+
+
+def build_llm_answerer(settings: Settings, backend: LLMBackend | None = None) -> LLMAnswerer | None:
+    """The LLM answerer for ``settings.llm`` (or around ``backend``); None for the extractive default."""
+    from rag.llm import EXTRACTIVE, build_backend
+    from rag.llm_answerer import LLMAnswerConfig, LLMAnswerer
+
+    if backend is None:
+        if settings.llm.strip().lower() in EXTRACTIVE:
+            return None
+        backend = build_backend(llm_options(settings))
+    config = LLMAnswerConfig(
+        context_window=settings.llm_context_window,
+        max_tokens=settings.llm_max_tokens,
+        history_tokens=settings.history_tokens,
+        prompts_dir=settings.prompts_dir,
+    )
+    return LLMAnswerer(backend, config)

@@ -26,14 +26,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evals.perf.table import Metric, render, summarize
 from index.embedding import Embedder
 from rag import Assistant, Settings
 from rag.config import build_embedder, build_store
@@ -59,17 +59,6 @@ class Models:
     baseline: Any
     batch_size: int
     chunking: tuple[int, int]
-
-
-@dataclass(frozen=True)
-class Metric:
-    """One row of the table: how to show it and what it should reach."""
-
-    key: str
-    label: str
-    unit: str
-    target: str = ""
-    passes: Callable[[float], bool] | None = None
 
 
 METRICS: tuple[Metric, ...] = (
@@ -298,40 +287,6 @@ def run_once(docs: Path, models: Models, questions: Sequence[str]) -> dict[str, 
 # -- report ------------------------------------------------------------------------------
 
 
-def summarize(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Median, min, max and verdict of each metric over the runs (pure)."""
-    out: dict[str, dict[str, Any]] = {}
-    for m in METRICS:
-        values = [float(r[m.key]) for r in runs]
-        median = statistics.median(values)
-        verdict = "" if m.passes is None else ("ok" if m.passes(median) else "MISS")
-        out[m.key] = {
-            "label": m.label, "unit": m.unit, "median": median, "min": min(values),
-            "max": max(values), "target": m.target, "verdict": verdict,
-        }
-    return out
-
-
-def fmt(value: float) -> str:
-    if value == int(value) and abs(value) >= 10:
-        return f"{int(value)}"
-    return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
-
-
-def render(summary: dict[str, dict[str, Any]]) -> str:
-    """A fixed-width table, one row per metric."""
-    header = ("measurement", "unit", "median", "min", "max", "target", "verdict")
-    rows = [header] + [
-        (s["label"], s["unit"], fmt(s["median"]), fmt(s["min"]), fmt(s["max"]), s["target"], s["verdict"])
-        for s in summary.values()
-    ]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-             for r in rows]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(line.rstrip() for line in lines)
-
-
 def describe(corpus: Corpus, runs: Sequence[dict[str, Any]], args: argparse.Namespace, threads: int) -> str:
     first = runs[0]
     return (
@@ -385,7 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for i in range(args.repeat):
             runs.append(run_once(docs, models, corpus.questions))
             print(f"run {i + 1}/{args.repeat} done", flush=True)
-    summary = summarize(runs)
+    summary = summarize(METRICS, runs)
     print(describe(corpus, runs, args, threads))
     print(render(summary))
     if args.json is not None:
