@@ -24,10 +24,11 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from index.models import Chunk
 from index.sentences import split_sentences
-from rag.lexical import idf_weights, terms, weighted_overlap
+from rag.lexical import idf_weights, terms
 from rag.models import Answer, Citation, SentenceSupport
 
 MIN_SUPPORT = 0.5
@@ -123,10 +124,20 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _windows(chunk_text: str) -> list[tuple[int, int]]:
-    """Single sentences and adjacent pairs of a passage: the candidate evidence spans."""
+@lru_cache(maxsize=4096)
+def _windows(chunk_text: str) -> tuple[tuple[tuple[int, int], frozenset[str]], ...]:
+    """Single sentences and adjacent pairs of a passage, with their terms: the candidate evidence spans.
+
+    Memoised by text: the same passages come back answer after answer.
+    """
     spans = split_sentences(chunk_text)
-    return spans + [(a[0], b[1]) for a, b in itertools.pairwise(spans)]
+    singles = [(span, frozenset(terms(chunk_text[span[0] : span[1]]))) for span in spans]
+    pairs = [((a[0][0], b[0][1]), a[1] | b[1]) for a, b in itertools.pairwise(singles)]
+    return tuple(singles + pairs)
+
+
+def _support(claim: Sequence[str], window: frozenset[str], weights: Mapping[str, float], total: float) -> float:
+    return sum(weights[t] for t in set(claim) if t in window) / total if total else 0.0
 
 
 def _is_abstention(text: str, no_answer: str) -> bool:
@@ -148,10 +159,9 @@ def check_answer(
     abstention and needs no citation.
     """
     cleaned, removed = remove_invalid(text.strip(), frozenset(sources))
-    windows: dict[int, list[tuple[tuple[int, int], list[str]]]] = {}
-    for n, chunk in sources.items():
-        windows[n] = [(w, terms(chunk.text[w[0] : w[1]])) for w in _windows(chunk.text)]
-    idf = idf_weights([t for ws in windows.values() for _, t in ws])
+    windows = {n: _windows(chunk.text) for n, chunk in sources.items()}
+    distinct = {chunk.text: windows[n] for n, chunk in sources.items()}
+    idf = idf_weights([t for ws in distinct.values() for _, t in ws])
     abstained = _is_abstention(cleaned, no_answer) if no_answer else False
 
     checked: list[SentenceSupport] = []
@@ -163,9 +173,12 @@ def check_answer(
         claim_terms = terms(bare)
         claim = len(set(claim_terms)) >= MIN_CLAIM_TERMS and not (abstained and _is_abstention(bare, no_answer))
         score, source, evidence = 0.0, None, None
+        default = max(idf.values(), default=1.0)
+        weights = {t: idf.get(t, default) for t in set(claim_terms)}
+        total = sum(weights.values())
         for n in cited:
             for window, window_terms in windows[n]:
-                value = weighted_overlap(claim_terms, window_terms, idf)
+                value = _support(claim_terms, window_terms, weights, total)
                 if value > score + 1e-9:
                     score, source, evidence = value, n, window
         for n in cited:

@@ -100,11 +100,13 @@ def test_check_extractive_keeps_its_citations() -> None:
 
 
 def test_checks_are_fast() -> None:
-    long_chunk = chunk(4, " ".join(SOURCES[n].text for n in (1, 2, 3)) * 6)
-    sources = {n: long_chunk for n in range(1, 6)}
-    text = " ".join(f"China made technological self-sufficiency a top priority [{n}]." for n in range(1, 8))
-    check_answer(text, sources)
-    started = time.perf_counter()
-    for _ in range(20):
+    # five retrieved passages of about 190 tokens (the default chunk size), a five-sentence answer
+    passage = " ".join(SOURCES[n].text for n in (1, 2, 3)) * 3
+    sources = {n: chunk(n, f"Passage {n}. " + passage) for n in range(1, 6)}
+    text = " ".join(f"China made technological self-sufficiency a top priority [{n}]." for n in range(1, 6))
+    timings = []
+    for _ in range(15):
+        started = time.perf_counter()
         check_answer(text, sources)
-    assert (time.perf_counter() - started) / 20 < 0.02
+        timings.append(time.perf_counter() - started)
+    assert sorted(timings)[len(timings) // 2] < 0.02  # the target: < 20 ms p50
