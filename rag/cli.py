@@ -94,6 +94,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--uploads", metavar="DIR", help="where uploaded files are kept (default: INDEX-uploads)")
     p.add_argument("--max-upload-mb", type=float, metavar="MB", help="upload size limit (default: RAG_MAX_FILE_MB)")
     _common(p)
+
+    p = sub.add_parser("eval", help="run an eval set: retrieval, answer and citation accuracy (docs/evals.md)")
+    p.add_argument("eval_set", metavar="SET", help="a .jsonl set, or squad:FILE, beir:FOLDER, pubmedqa:FILE")
+    p.add_argument("--limit", type=int, metavar="N", help="ask N questions drawn at random (with --seed)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the --limit sample (default 0)")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="threads sharing one assistant (default 1)")
+    p.add_argument("--out", default="evals/runs", metavar="DIR", help="where runs are written (default evals/runs)")
+    p.add_argument("--cache", metavar="DIR", help="eval indexes and generated corpora (default OUT/cache)")
+    p.add_argument("--compare", metavar="SETTING=V1,V2", help="run once per value, e.g. retrieval=dense,bm25,hybrid")
+    p.add_argument("--min", action="append", metavar="METRIC=VALUE", help="fail (exit 3) below, e.g. hit@5=0.9")
+    p.add_argument("--max", action="append", metavar="METRIC=VALUE", help="fail (exit 3) above, e.g. p95=500")
+    p.add_argument("--retrieval", metavar="MODE", help="dense, bm25 or hybrid (RAG_RETRIEVAL)")
+    p.add_argument("--top-k", type=int, metavar="N", help="passages to answer from (RAG_TOP_K, 5)")
+    p.add_argument("--chunk-size", type=int, metavar="TOKENS", help="RAG_CHUNK_SIZE (default 192)")
+    p.add_argument("--chunk-overlap", type=int, metavar="TOKENS", help="RAG_CHUNK_OVERLAP (default 32)")
+    p.add_argument("--model", dest="embed_model", metavar="NAME_OR_PATH", help="embedding model (RAG_EMBED_MODEL)")
+    p.add_argument("--set", action="append", metavar="SETTING=VALUE", help="any other setting, e.g. llm=ollama:x")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
 
@@ -208,6 +226,10 @@ def _cmd_status(a: Assistant, args: argparse.Namespace) -> int:
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
+    if args.command == "eval":
+        from evals.cli import run_from_args  # lazy: rag never imports evals at module level
+
+        return run_from_args(args, _settings(args))
     assistant = Assistant.open(settings=_settings(args))
     if args.command == "ui":
         from pathlib import Path
