@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,15 @@ ENCODING_NAME = "cl100k_base"
 
 
 def _bundled_cache_dir() -> Path | None:
+    # find_spec locates the package without importing it: importing llama_index.core
+    # costs seconds, all of it on the first ingest or ask of every process.
     try:
-        import llama_index.core as lic
+        spec = find_spec("llama_index.core")
     except ImportError:
         return None
-    path = Path(lic.__file__).parent / "_static" / "tiktoken_cache"
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "_static" / "tiktoken_cache"
     return path if path.is_dir() else None
 
 
