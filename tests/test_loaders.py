@@ -49,7 +49,8 @@ def write_pdf(path: Path, pages: list[str], title: str | None = "Generated Anima
 
 def animal_page(animal: str, sentences: int) -> str:
     return f"This page is about {animal}. " + " ".join(
-        f"Fact {k} about {animal}: the {animal} of region {k} were counted by the survey team." for k in range(sentences)
+        f"Fact {k} about {animal}: the {animal} of region {k} were counted by the survey team."
+        for k in range(sentences)
     )
 
 
@@ -231,7 +232,9 @@ def formats_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "plain.txt").write_text("The bakery opens at six in the morning and sells rye bread.", "utf-8")
-    (folder / "readme.md").write_text("# Bicycle Repair\n\nA flat tyre is fixed with a patch kit and a pump.\n", "utf-8")
+    (folder / "readme.md").write_text(
+        "# Bicycle Repair\n\nA flat tyre is fixed with a patch kit and a pump.\n", "utf-8"
+    )
     (folder / "lighthouse.html").write_text(HTML, "utf-8")
     (folder / "old.htm").write_text("<html><head><title>Old Page</title></head><body><p>The glacier moved "
                                     "forty metres last winter.</p></body></html>", "utf-8")

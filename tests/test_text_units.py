@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from itertools import pairwise
 
 import pytest
 
@@ -208,7 +209,7 @@ def test_overlap_is_whole_trailing_sentences_within_budget(size: int, overlap: i
     starts, ends = sentence_starts_and_ends(text)
     tokens_of = {s: count_tokens(text[s:e]) for s, e in spans}
     overlapped = 0
-    for prev, nxt in zip(chunks, chunks[1:], strict=False):
+    for prev, nxt in pairwise(chunks):
         # When the previous chunk's last sentence fits the overlap budget (and beside
         # the next new sentence), it must be carried over.
         last = next(s for s, e in spans if e == prev.end)
@@ -233,7 +234,7 @@ def test_overlap_is_whole_trailing_sentences_within_budget(size: int, overlap: i
 def test_zero_overlap_means_disjoint_chunks() -> None:
     text = numbered_text(80)
     chunks = chunk_text(text, chunk_size=64, chunk_overlap=0)
-    for prev, nxt in zip(chunks, chunks[1:], strict=False):
+    for prev, nxt in pairwise(chunks):
         assert nxt.start >= prev.end
         assert text[prev.end : nxt.start].strip() == ""
 
