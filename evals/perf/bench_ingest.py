@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import tempfile
 import time
@@ -173,8 +174,8 @@ def ask_latencies(assistant: Assistant, questions: Sequence[str]) -> list[float]
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (pure)."""
     ordered = sorted(values)
-    rank = max(1, round(q / 100 * len(ordered) + 0.5 - 1e-9))
-    return ordered[min(rank, len(ordered)) - 1]
+    rank = min(max(1, math.ceil(q / 100 * len(ordered))), len(ordered))
+    return ordered[rank - 1]
 
 
 # -- raw encode and the llama-index baseline ---------------------------------------------
