@@ -38,7 +38,7 @@ def metric_bars(results: Sequence[RunResult]) -> str:
     bar, gap, left, width = 11, 8, 130, 420
     group = bar * len(results) + gap
     height = group * len(names) + 20
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 60}" height="{height}" '
+    parts = [f'<svg width="{left + width + 60}" height="{height}" '
              f'role="img" aria-label="metrics per setting">']
     for x in (0, 0.25, 0.5, 0.75, 1):
         px = left + x * width
@@ -63,7 +63,7 @@ def histogram(counts: Sequence[int], labels: Sequence[str], colour: str, title: 
     width, height, base = max(240, 26 * len(counts)), 130, 100
     step = width / max(len(counts), 1)
     top = max(counts, default=0) or 1
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+    parts = [f'<svg width="{width}" height="{height}" role="img" '
              f'aria-label="{escape(title)}"><text x="0" y="11">{escape(title)}</text>']
     for i, (count, label) in enumerate(zip(counts, labels, strict=True)):
         h = 80 * count / top
