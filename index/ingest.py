@@ -67,6 +67,23 @@ def fingerprint_for(embedder: Embedder, options: IngestOptions) -> IndexFingerpr
     return IndexFingerprint(embedder.model_id, embedder.dimension, options.chunk_size, options.chunk_overlap)
 
 
+def check_index(
+    store: ChromaStore, embedder: Embedder, options: IngestOptions, *, check_chunking: bool
+) -> IndexFingerprint:
+    """Fail with IndexMismatchError when the index was built differently; returns the fingerprint.
+
+    The model id is compared first: an embedder's dimension may need its model loaded, and
+    an index built with another model must say how to rebuild, not fail loading the model.
+    """
+    built_with = store.fingerprint().get("embedding_model")
+    if built_with is not None and built_with != embedder.model_id:
+        unknown_dimension = IndexFingerprint(embedder.model_id, 0, options.chunk_size, options.chunk_overlap)
+        store.check(unknown_dimension, check_chunking=False)  # raises: the model ids differ
+    fingerprint = fingerprint_for(embedder, options)
+    store.check(fingerprint, check_chunking=check_chunking)
+    return fingerprint
+
+
 def recover(store: ChromaStore) -> tuple[str, ...]:
     """Undo what an interrupted run left half-written; returns the documents it removed."""
     pending = [s for s, r in store.documents().items() if r.state != "complete"]
@@ -157,8 +174,7 @@ def ingest(
     started = time.perf_counter()
     validate_chunking(options.chunk_size, options.chunk_overlap)
     found = discover(paths, options.include, options.exclude)
-    fingerprint = fingerprint_for(embedder, options)
-    store.check(fingerprint, check_chunking=True)
+    fingerprint = check_index(store, embedder, options, check_chunking=True)
     store.create(fingerprint)
     recovered = recover(store)
     manifest = store.documents()

@@ -11,7 +11,7 @@ from typing import Any
 
 from index.embedding import Embedder
 from index.errors import RagError
-from index.ingest import IngestOptions, ProgressFn, consistency_problems, delete_documents, fingerprint_for
+from index.ingest import IngestOptions, ProgressFn, check_index, consistency_problems, delete_documents
 from index.ingest import ingest as run_ingest
 from index.models import DocumentRecord, Hit, IngestReport
 from index.store import ChromaStore
@@ -216,8 +216,7 @@ class Assistant:
             yield replace(item, question=question, standalone_question=rewritten) if isinstance(item, Answer) else item
 
     def _check_model(self) -> None:
-        fingerprint = fingerprint_for(self.embedder, self._options())
-        self.store.check(fingerprint, check_chunking=False)
+        check_index(self.store, self.embedder, self._options(), check_chunking=False)
 
     def sources(self) -> list[DocumentRecord]:
         """Indexed documents, by display path."""
