@@ -294,6 +294,28 @@ class ChromaStore:
         }
         return [by_id[i] for i in ids if i in by_id]
 
+    def chunks_of(self, sources: Sequence[str]) -> dict[str, list[Chunk]]:
+        """Every chunk of these documents (any version), grouped by document id."""
+        out: dict[str, list[Chunk]] = {s: [] for s in sources}
+        if not sources or not self.exists():
+            return out
+        with _store_errors(self.location):
+            for i in range(0, len(sources), 200):
+                offset = 0
+                while True:
+                    page = self._chunks.get(
+                        where={"source": {"$in": list(sources[i : i + 200])}},
+                        include=["metadatas", "documents"], limit=_GET_PAGE, offset=offset,
+                    )
+                    rows = zip(page["ids"], page["documents"] or [], page["metadatas"] or [], strict=False)
+                    for cid, doc, meta in rows:
+                        chunk = chunk_from_meta(cid, doc or "", meta)
+                        out.setdefault(chunk.source, []).append(chunk)
+                    if len(page["ids"]) < _GET_PAGE:
+                        break
+                    offset += _GET_PAGE
+        return out
+
     def query(
         self, embedding: Sequence[float], top_k: int, sources: Sequence[str] | None = None
     ) -> list[Hit]:

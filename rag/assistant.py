@@ -13,6 +13,7 @@ from index.embedding import Embedder
 from index.errors import RagError
 from index.ingest import IngestOptions, ProgressFn, check_index, consistency_problems, delete_documents
 from index.ingest import ingest as run_ingest
+from index.lexical import LexicalIndex
 from index.models import DocumentRecord, Hit, IngestReport
 from index.store import ChromaStore
 from rag.chat import standalone_question
@@ -20,9 +21,10 @@ from rag.citations import check_extractive
 from rag.condense import MessageLike
 from rag.config import Settings, build_embedder, build_llm_answerer, build_store
 from rag.extractive import NOT_FOUND, ExtractiveAnswerer, ExtractiveConfig
+from rag.fusion import FusionConfig
 from rag.llm import LLMBackend
 from rag.models import Answer
-from rag.retrieval import DenseRetriever
+from rag.retrieval import Retriever
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,12 @@ class Assistant:
         self.answerer = answerer or ExtractiveAnswerer(
             embedder, ExtractiveConfig(max_sentences=self.settings.answer_sentences)
         )
-        self.retriever = DenseRetriever(store, embedder)
+        # BM25 beside Chroma: a file in the index folder; in memory for a Chroma server
+        lexical_dir = None if self.settings.chroma_url else Path(self.settings.index_dir)
+        self.lexical = LexicalIndex(lexical_dir, store.name)
+        self.retriever = Retriever(
+            store, self.lexical, self.settings.retrieval, FusionConfig(lexical_weight=self.settings.lexical_weight)
+        )
         self._write_lock = threading.Lock()
 
     @classmethod
@@ -114,13 +121,18 @@ class Assistant:
             paths = [paths]
         options = self._options(include=tuple(include), exclude=tuple(exclude), sync=sync, tags=tuple(tags))
         with self._write_lock:
-            return run_ingest(paths, store=self.store, embedder=self.embedder, options=options, progress=progress)
+            report = run_ingest(paths, store=self.store, embedder=self.embedder, options=options, progress=progress)
+            if report.added or report.updated or report.deleted or report.recovered:
+                self.lexical.sync(self.store, force=True)
+            return report
 
     def retrieve(self, question: str, *, top_k: int | None = None, sources: str | None = None) -> list[Hit]:
         """The chunks most similar to ``question``; ``sources`` is a path glob filter."""
         self._check_model()
         vector = self.embedder.embed_query(question)
-        return self.retriever.retrieve(vector, top_k or self.settings.top_k, self.retriever.sources_matching(sources))
+        return self.retriever.retrieve(
+            question, vector, top_k or self.settings.top_k, self.retriever.sources_matching(sources)
+        )
 
     def ask(self, question: str, *, top_k: int | None = None, sources: str | None = None) -> Answer:
         """Answer ``question`` from the indexed documents, citing them as ``[n]``."""
@@ -132,7 +144,7 @@ class Assistant:
         vector = self.embedder.embed_query(question)
         embedded = time.perf_counter()
         hits = self.retriever.retrieve(
-            vector, top_k or self.settings.top_k, self.retriever.sources_matching(sources)
+            question, vector, top_k or self.settings.top_k, self.retriever.sources_matching(sources)
         )
         retrieved = time.perf_counter()
         if not hits:
@@ -243,6 +255,7 @@ class Assistant:
             targets.extend(m for m in matched if m not in targets)
         with self._write_lock:
             delete_documents(self.store, targets)
+            self.lexical.sync(self.store, force=True)
         return targets
 
     def status(self) -> IndexStatus:
@@ -272,3 +285,4 @@ class Assistant:
         """Delete every document and chunk of this knowledge base."""
         with self._write_lock:
             self.store.drop()
+            self.lexical.sync(self.store, force=True)

@@ -39,6 +39,8 @@ ENV_VARS: dict[str, str] = {
     "top_k": "RAG_TOP_K",
     "max_file_mb": "RAG_MAX_FILE_MB",
     "answer_sentences": "RAG_ANSWER_SENTENCES",
+    "retrieval": "RAG_RETRIEVAL",
+    "lexical_weight": "RAG_LEXICAL_WEIGHT",
     # LLM answers (docs/llm.md)
     "llm": "RAG_LLM",
     "llm_url": "RAG_LLM_URL",
@@ -50,6 +52,7 @@ ENV_VARS: dict[str, str] = {
     "llm_retries": "RAG_LLM_RETRIES",
     "prompts_dir": "RAG_PROMPTS_DIR",
     "history_tokens": "RAG_HISTORY_TOKENS",
+    "shared_dir": "RAG_SHARED_DIR",  # evals: where a set's ".../shared/..." corpus paths point
 }
 
 
@@ -71,6 +74,8 @@ class Settings:
     top_k: int = 5
     max_file_mb: float = 50.0
     answer_sentences: int = 2
+    retrieval: str = "hybrid"  # dense | bm25 | hybrid
+    lexical_weight: float = 0.5  # share of BM25 in hybrid fusion
     llm: str = ""  # provider:model, e.g. openai:gpt-4o-mini; empty: the extractive answerer
     llm_url: str = ""
     llm_api_key: str = field(default="", repr=False)
@@ -81,6 +86,7 @@ class Settings:
     llm_retries: int = 2
     prompts_dir: str = ""  # a folder whose NAME.txt files override prompts/NAME.txt
     history_tokens: int = 1024
+    shared_dir: str = ""  # evals: the shared data folder for sets whose corpus path goes through "shared"
 
     def __post_init__(self) -> None:
         if not self.index_dir:
@@ -93,6 +99,12 @@ class Settings:
         if self.top_k > 200:
             raise ConfigError(f"top_k ({self.top_k}) must be at most 200 (setting RAG_TOP_K)")
         validate_llm_settings(self)
+        if self.retrieval not in ("dense", "bm25", "hybrid"):
+            raise ConfigError(
+                f"retrieval ({self.retrieval!r}) must be dense, bm25 or hybrid (setting RAG_RETRIEVAL / --retrieval)"
+            )
+        if not 0.0 <= self.lexical_weight <= 1.0:
+            raise ConfigError(f"lexical_weight ({self.lexical_weight}) must be between 0 and 1 (setting RAG_LEXICAL_WEIGHT)")
         if self.max_file_mb <= 0:
             raise ConfigError(f"max_file_mb ({self.max_file_mb}) must be positive (setting RAG_MAX_FILE_MB)")
 

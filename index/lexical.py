@@ -1,0 +1,165 @@
+"""A BM25 index (bm25s, English stemming) over the chunks of a store, kept in step with it.
+
+The lexical index is derived state: Chroma's manifest says which version of each
+document is indexed, and ``sync`` brings the BM25 index to exactly that, tokenizing
+only the documents that changed. It is saved as one JSON file written atomically, so
+a crash at any point leaves either the old or the new file; the next ``sync`` notices
+the difference from the manifest and catches up. Incremental, idempotent and
+crash-safe by construction, like the chunks themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.store import ChromaStore
+
+_FORMAT = 1
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """Lower-cased, stop-word-free, stemmed tokens (the same for chunks and queries)."""
+    import bm25s
+
+    if not texts:
+        return []
+    out = bm25s.tokenize(
+        list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
+    return [list(t) for t in out]
+
+
+class LexicalIndex:
+    """BM25 over a store's chunks; ``folder`` persists it (None: memory only).
+
+    >>> lexical = LexicalIndex(Path("my-index"), "default")   # doctest: +SKIP
+    >>> lexical.sync(store); lexical.search("quantum computing", 10)   # doctest: +SKIP
+    """
+
+    def __init__(self, folder: Path | None, name: str, *, recheck_seconds: float = 2.0) -> None:
+        self._path = folder / f"lexical-{name}.json" if folder is not None else None
+        self._recheck = recheck_seconds
+        self._lock = threading.Lock()
+        # source -> {"hash": str, "ids": [chunk ids], "tokens": [[token, ...], ...]}
+        self._docs: dict[str, dict[str, Any]] = {}
+        self._loaded = False
+        self._checked_at = float("-inf")
+        self._bm25: Any = None
+        self._ids: list[str] = []
+        self._sources: np.ndarray = np.array([], dtype=object)
+
+    # -- keeping in step -------------------------------------------------------------
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        if self._path is None or not self._path.is_file():
+            return
+        try:
+            data = json.loads(self._path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return  # unreadable cache: rebuilt from the store by sync
+        if data.get("format") == _FORMAT:
+            self._docs = data["docs"]
+            self._rebuild()
+
+    def _save(self) -> None:
+        if self._path is None:
+            return
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=".lexical-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"format": _FORMAT, "docs": self._docs}, fh, separators=(",", ":"))
+        os.replace(tmp, self._path)
+
+    def _rebuild(self) -> None:
+        import bm25s
+
+        ids: list[str] = []
+        sources: list[str] = []
+        tokens: list[list[str]] = []
+        for source in sorted(self._docs):
+            entry = self._docs[source]
+            ids.extend(entry["ids"])
+            sources.extend([source] * len(entry["ids"]))
+            tokens.extend(entry["tokens"])
+        self._ids = ids
+        self._sources = np.array(sources, dtype=object)
+        if not ids:
+            self._bm25 = None
+            return
+        bm25 = bm25s.BM25()
+        bm25.index(tokens, show_progress=False)
+        self._bm25 = bm25
+
+    def sync(self, store: ChromaStore, *, force: bool = False) -> bool:
+        """Match the store's manifest; returns True when anything changed."""
+        with self._lock:
+            self._load()
+            now = time.monotonic()
+            if not force and now - self._checked_at < self._recheck:
+                return False
+            self._checked_at = now
+            wanted = {s: r.doc_hash for s, r in store.documents().items() if r.state == "complete"}
+            have = {s: e["hash"] for s, e in self._docs.items()}
+            stale = [s for s in have if wanted.get(s) != have[s]]
+            missing = [s for s in wanted if have.get(s) != wanted[s]]
+            if not stale and not missing:
+                return False
+            for source in stale:
+                del self._docs[source]
+            for source, chunks in store.chunks_of(missing).items():
+                current = [c for c in chunks if c.doc_hash == wanted[source]]
+                current.sort(key=lambda c: c.position)
+                self._docs[source] = {
+                    "hash": wanted[source],
+                    "ids": [c.id for c in current],
+                    "tokens": tokenize([c.text for c in current]),
+                }
+            self._rebuild()
+            self._save()
+            return True
+
+    # -- searching -------------------------------------------------------------------
+
+    def search(self, query: str, top_k: int, sources: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        """``(chunk_id, bm25 score)`` best first; only chunks with a positive score."""
+        with self._lock:
+            bm25, ids, chunk_sources = self._bm25, self._ids, self._sources
+        if bm25 is None or top_k < 1:
+            return []
+        q = tokenize([query])[0]
+        if not q:
+            return []
+        mask = None
+        if sources is not None:
+            allowed = set(sources)
+            mask = np.fromiter((s in allowed for s in chunk_sources), dtype=np.float32, count=len(ids))
+            if not mask.any():
+                return []
+        scores = bm25.get_scores(q, weight_mask=mask)
+        k = min(top_k, len(ids))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def __len__(self) -> int:
+        return len(self._ids)
