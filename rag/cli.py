@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--top-k", type=int, metavar="N", help="passages to retrieve (RAG_TOP_K, 5)")
     p.add_argument("--sources", metavar="GLOB", help="only search documents whose path matches")
+    p.add_argument("--retrieval", choices=["dense", "bm25", "hybrid"], help="RAG_RETRIEVAL (default hybrid)")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.add_argument("--stream", action="store_true", help="print the answer as it is generated")
     add_llm_arguments(p)
@@ -118,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace) -> Settings:
     keys = (
         "index_dir", "chroma_url", "collection", "embed_model",
-        "chunk_size", "chunk_overlap", "max_file_mb", "top_k", *LLM_KEYS,
+        "chunk_size", "chunk_overlap", "max_file_mb", "top_k", "retrieval", *LLM_KEYS,
     )
     values = {k: getattr(args, k, None) for k in keys}
     if args.command not in LLM_COMMANDS:
