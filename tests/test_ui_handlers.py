@@ -21,7 +21,9 @@ XSS = "Zorblat facts.\nThe zorblat <script>window.__pwned = 1</script> eats <img
       "[click](javascript:alert(1)) ${alert(3)} {{constructor.constructor('alert(4)')()}} moss every day.\n"
 
 
-def _run_chat(h: Handlers, question: str, turns: tuple[Turn, ...] = (), messages: list[dict[str, object]] | None = None):  # type: ignore[no-untyped-def]
+def _run_chat(  # type: ignore[no-untyped-def]
+    h: Handlers, question: str, turns: tuple[Turn, ...] = (), messages: list[dict[str, object]] | None = None
+):
     return list(h.chat(question, messages or [], turns))
 
 
@@ -128,7 +130,8 @@ def test_chat_streams_then_shows_sources_and_markdown(handlers: Handlers) -> Non
 
 def test_follow_up_keeps_the_session_history(handlers: Handlers) -> None:
     messages, turns, *_ = _run_chat(handlers, "Who is Doug Fuller?")[-1]
-    messages, turns, sources, *_ = _run_chat(handlers, "What is restricting exports of chips to China?", turns, messages)[-1]
+    follow_up = "What is restricting exports of chips to China?"
+    messages, turns, _sources, *_ = _run_chat(handlers, follow_up, turns, messages)[-1]
     assert [t.question for t in turns] == ["Who is Doug Fuller?", "What is restricting exports of chips to China?"]
     assert len(messages) == 4 and "trade tensions" in messages[-1]["content"]
     # clicking the first answer shows its sources again
@@ -156,7 +159,9 @@ def test_a_library_error_becomes_an_inline_notice_and_chat_goes_on(
     assert "Copenhagen" in messages[-1]["content"] and len(turns) == 2
 
 
-def test_follow_up_goes_to_the_assistant_as_a_conversation(handlers: Handlers, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_follow_up_goes_to_the_assistant_as_a_conversation(
+    handlers: Handlers, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seen: list[list[dict[str, object]]] = []
     real = handlers.assistant.chat_stream
 
@@ -215,7 +220,7 @@ def test_ingest_reports_each_file_and_lists_it(writable: Handlers, tmp_path: Pat
 def test_nothing_acceptable_is_an_error(writable: Handlers, tmp_path: Path) -> None:
     exe = tmp_path / "x.exe"
     exe.write_bytes(b"MZ")
-    with pytest.raises(gr.Error, match="file type .exe is not accepted"):
+    with pytest.raises(gr.Error, match=r"file type \.exe is not accepted"):
         list(writable.ingest([str(exe)]))
     with pytest.raises(gr.Error):
         list(writable.ingest([]))
