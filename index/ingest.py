@@ -53,6 +53,7 @@ class _Prepared:
     record: DocumentRecord
     chunks: tuple[Chunk, ...]
     previous: DocumentRecord | None
+    note: str = ""  # from the loader, e.g. the encoding it detected
 
 
 def file_hash(path: Path) -> str:
@@ -127,7 +128,7 @@ def prepare(found: FoundFile, doc_hash: str, previous: DocumentRecord | None, op
         ingested_at=time.time(),
         state="pending",
     )
-    return _Prepared(record, chunks, previous)
+    return _Prepared(record, chunks, previous, extracted.note)
 
 
 def write_batch(store: ChromaStore, embedder: Embedder, batch: Sequence[_Prepared]) -> int:
@@ -183,6 +184,7 @@ def ingest(
     updated: list[str] = []
     unchanged: list[str] = []
     failed: list[FileFailure] = []
+    notes: list[str] = []
     batch: list[_Prepared] = []
     batch_size = 0
     written = 0
@@ -199,6 +201,8 @@ def ingest(
                 (updated if previous is not None else added).append(source)
                 batch.append(prepared)
                 batch_size += len(prepared.chunks)
+                if prepared.note:
+                    notes.append(f"{item.display}: {prepared.note}")
         except IngestError as exc:
             failed.append(FileFailure(source, exc.reason))
         except OSError as exc:
@@ -229,6 +233,7 @@ def ingest(
         recovered=recovered,
         chunks_written=written,
         seconds=time.perf_counter() - started,
+        notes=tuple(notes),
     )
 
 

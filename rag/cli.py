@@ -185,6 +185,8 @@ def _cmd_ingest(a: Assistant, args: argparse.Namespace) -> int:
         print(f"skipped (unsupported type): {path}")
     for path in report.recovered:
         print(f"recovered (an earlier run was interrupted; re-ingest if it is not below): {path}")
+    for note in report.notes:
+        print(f"note: {note}")
     for failure in report.failed:
         print(f"failed: {failure.path}: {failure.reason}", file=sys.stderr)
     print(report.summary())

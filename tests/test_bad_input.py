@@ -112,6 +112,7 @@ def test_bad_files_fail_once_and_good_files_are_indexed(
     hits = assistant.retrieve("crème brûlée at the station café", top_k=10)
     cafe = [h.chunk for h in hits if h.chunk.display == "cafe.txt"]
     assert cafe and cafe[0].text == LATIN1_TEXT
+    assert report.notes == ("cafe.txt: decoded as cp1252 (not valid UTF-8)",), "the detected encoding is reported"
 
     # A second run reports the same failures again (they are not remembered as done).
     again = assistant.ingest([corpus])
@@ -182,6 +183,7 @@ def test_cli_reports_each_failure_once_and_exits_1(corpus: Path, tmp_path: Path)
     assert "Traceback" not in proc.stderr
     assert "4 added" in proc.stdout and f"{len(BAD)} failed" in proc.stdout
     assert "skipped (unsupported type)" in proc.stdout and "table.csv" in proc.stdout
+    assert "note: cafe.txt: decoded as cp1252" in proc.stdout
 
     # The index the CLI built is consistent and holds exactly the good files.
     store = ChromaStore.persistent(str(index_dir))
