@@ -1,0 +1,110 @@
+"""Hybrid retrieval: fusion (pure), the BM25 index kept in step with Chroma, the three modes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from index.lexical import LexicalIndex, tokenize
+from rag import Assistant, ConfigError, Settings
+from rag.fusion import FusionConfig, fuse
+from tests.conftest import SEED_FILE
+
+
+def test_minmax_fusion_by_hand() -> None:
+    dense = [("a", 0.9), ("b", 0.5), ("c", 0.1)]  # normalised: a 1, b 0.5, c 0
+    lexical = [("c", 10.0), ("d", 6.0), ("a", 2.0)]  # normalised: c 1, d 0.5, a 0
+    fused = fuse(dense, lexical, FusionConfig(lexical_weight=0.5, method="minmax"))
+    scores = {f.chunk_id: round(f.score, 6) for f in fused}
+    assert scores == {"a": 0.5, "b": 0.25, "c": 0.5, "d": 0.25}
+    assert [f.chunk_id for f in fused] == ["a", "c", "b", "d"]  # ties: dense order first
+    assert fused[0].dense == 0.9 and fused[0].lexical == 2.0
+    assert fused[3].dense is None
+
+
+def test_rrf_fusion_by_hand() -> None:
+    fused = fuse([("a", 1.0), ("b", 0.5)], [("b", 3.0)], FusionConfig(lexical_weight=0.5, method="rrf", rrf_k=1))
+    scores = {f.chunk_id: round(f.score, 6) for f in fused}
+    assert scores == {"a": round(0.5 * 1 / 2, 6), "b": round(0.5 * 1 / 3 + 0.5 * 1 / 2, 6)}
+    assert [f.chunk_id for f in fused] == ["b", "a"]
+
+
+def test_weights_at_the_ends_reproduce_one_retriever() -> None:
+    dense = [("a", 0.9), ("b", 0.8), ("c", 0.2)]
+    lexical = [("c", 5.0), ("b", 4.0), ("a", 1.0)]
+    assert [f.chunk_id for f in fuse(dense, lexical, FusionConfig(lexical_weight=0.0))] == ["a", "b", "c"]
+    assert [f.chunk_id for f in fuse(dense, lexical, FusionConfig(lexical_weight=1.0))] == ["c", "b", "a"]
+
+
+def test_unknown_fusion_method_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown fusion method"):
+        fuse([("a", 1.0)], [], FusionConfig(method="borda"))
+
+
+def test_tokenize_stems_and_drops_stop_words() -> None:
+    assert tokenize(["The researchers and the researching of computers"]) == [["research", "research", "comput"]]
+
+
+def test_retrieval_setting_is_validated() -> None:
+    with pytest.raises(ConfigError, match="retrieval .'sparse'. must be dense, bm25 or hybrid"):
+        Settings(retrieval="sparse")
+    with pytest.raises(ConfigError, match="lexical_weight"):
+        Settings(lexical_weight=1.5)
+
+
+@pytest.mark.slow
+def test_lexical_index_follows_add_edit_delete_and_survives_restarts(
+    tmp_path: Path, make_assistant: Callable[..., Assistant]
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "birds.txt").write_text("Puffins nest on cliffs in the North Atlantic.\n", encoding="utf-8")
+    (docs / "trains.txt").write_text("The funicular climbs the hill every ten minutes.\n", encoding="utf-8")
+    index_dir = tmp_path / "index"
+    a = make_assistant(index_dir, retrieval="bm25")
+    a.ingest([docs])
+    hits = a.retrieve("Where do puffins nest?")
+    assert hits and hits[0].chunk.display == "birds.txt" and hits[0].lexical is not None
+    assert (index_dir / "lexical-default.json").is_file()
+
+    (docs / "birds.txt").write_text("Gannets dive for mackerel off the coast.\n", encoding="utf-8")
+    a.ingest([docs])
+    assert a.retrieve("Where do puffins nest?") == []  # the old version is gone from BM25 too
+    assert a.retrieve("gannets mackerel")[0].chunk.display == "birds.txt"
+
+    a.delete([docs / "trains.txt"])
+    assert a.retrieve("funicular") == []
+
+    # A new process reads the saved index and finds it current: nothing re-tokenized.
+    fresh = LexicalIndex(index_dir, "default")
+    assert fresh.sync(a.store, force=True) is False
+    assert len(fresh) == 1
+
+    # A lost or corrupt file is rebuilt from Chroma, the source of truth.
+    (index_dir / "lexical-default.json").write_text("{not json", encoding="utf-8")
+    rebuilt = LexicalIndex(index_dir, "default")
+    assert rebuilt.sync(a.store, force=True) is True
+    assert [cid for cid, _ in rebuilt.search("gannets", 5)] == [h.chunk.id for h in a.retrieve("gannets")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_every_mode_answers_and_filters_the_same_way(
+    tmp_path: Path, make_assistant: Callable[..., Assistant], mode: str
+) -> None:
+    other = tmp_path / "other.md"
+    other.write_text("# Ferries\n\nThe ferry to the island leaves at noon from pier four.\n", encoding="utf-8")
+    a = make_assistant(retrieval=mode)
+    a.ingest([SEED_FILE, other])
+    answer = a.ask("Who is Doug Fuller?")
+    assert not answer.abstained
+    assert any("Copenhagen Business School" in c.sentence for c in answer.citations)
+    assert all(h.rank == i for i, h in enumerate(answer.hits, start=1))
+    assert {h.chunk.display for h in a.retrieve("Who is Doug Fuller?", sources="*.md")} <= {"other.md"}
+    only_md = a.retrieve("ferry to the island", sources="*.md")
+    assert only_md and {h.chunk.display for h in only_md} == {"other.md"}
+    assert a.retrieve("ferry island", sources="nothing-matches-*") == []
+    ferry = a.ask("When does the ferry leave?", sources="*.md")
+    assert not ferry.abstained and "noon" in ferry.text
