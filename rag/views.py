@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import IngestError, RagError
-from index.ingest import file_hash
+from index.hashing import sha256_file
 from index.loaders import SUPPORTED_SUFFIXES, load_file
 from index.models import DocumentRecord
 from index.sentences import split_sentences
@@ -117,7 +117,7 @@ def open_cited_document(store: ChromaStore, chunk_id: str, max_bytes: int = 50_0
     try:
         if not path.is_file():
             note = "the file is gone from disk; showing the indexed passage only"
-        elif file_hash(path) != record.doc_hash:
+        elif sha256_file(path) != record.doc_hash:
             note = "the file changed since it was indexed; showing the indexed passage only"
         else:
             text = load_file(path, max_bytes).text
