@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from index.errors import ConfigError
 from rag.errors import LLMError
@@ -352,4 +352,4 @@ def format_chat(model: Any, messages: list[dict[str, str]]) -> str:
     eos = model.detokenize([model.token_eos()]).decode("utf-8", "ignore")
     bos = model.detokenize([model.token_bos()]).decode("utf-8", "ignore")
     formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
-    return str(formatter(messages=messages).prompt)
+    return str(formatter(messages=cast(Any, messages)).prompt)
