@@ -90,7 +90,7 @@ def test_standalone_question_uses_the_llm_when_there_is_one_and_trims_history() 
     question, rewritten = standalone_question(messages, condenser, history_tokens=100)
     assert question == "and who said that?" and rewritten == "Who announced China's quantum computing plans?"
     history, _ = condenser.calls[0]
-    assert [m.content for m in history][0] == "What did China announce about quantum computing?"  # old turn trimmed
+    assert history[0].content == "What did China announce about quantum computing?"  # old turn trimmed
     # without an LLM: the rule
     _, by_rule = standalone_question(messages, None, history_tokens=100)
     assert by_rule == "Who said that? (about: What did China announce about quantum computing?)"
