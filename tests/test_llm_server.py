@@ -327,3 +327,30 @@ def test_injected_instruction_is_not_obeyed_by_the_real_model(
     assert "PWNED" not in answer.text
     assert_checked(answer, recorder.replies[0], prompt)
 
+
+
+def test_cli_ask_stream_and_chat(seed_assistant: Assistant, server: LlamaServer, tmp_path: Path) -> None:
+    (tmp_path / "answer_with_citations.txt").write_text(
+        "Sources:\n{sources}\n\nQuestion: {question}\n"
+        "Copy exactly, including the brackets: "
+        "China made technological self-sufficiency a top priority [1]. The moon is made of cheese [7]"
+    )
+    env = dict(os.environ, RAG_LLM_API_KEY=API_KEY, RAG_LLM_TEMPERATURE="0", RAG_LLM_CONTEXT_WINDOW=str(N_CTX))
+    base = [sys.executable, "-m", "rag"]
+    common = ["--index", seed_assistant.settings.index_dir, "--llm", "openai:smollm2", "--llm-url", server.url]
+    ask = subprocess.run([*base, "ask", QUESTION, "--stream", "--top-k", "1", "--prompts-dir", str(tmp_path), *common],
+                         capture_output=True, text=True, timeout=600, env=env)
+    assert ask.returncode == 0, ask.stderr
+    assert "Removed 1 citation(s) that pointed at no source: [7]" in ask.stdout
+    assert "Unsupported (1 of 2 sentences" in ask.stdout and "The moon is made of cheese" in ask.stdout
+    assert "(checked) " in ask.stdout  # the streamed text had [7]; the checked text follows
+
+    down = subprocess.run([*base, "ask", QUESTION, *common[:-1], f"http://127.0.0.1:{free_port()}/v1",
+                           "--llm-retries", "0"], capture_output=True, text=True, timeout=600, env=env)
+    assert down.returncode == 1 and "cannot reach the language model server" in down.stderr
+    assert "RAG_LLM_URL" in down.stderr and "Traceback" not in down.stderr
+
+    chat = subprocess.run([*base, "chat", "--top-k", "2", *common], input=f"{QUESTION}\nand why?\n/exit\n",
+                          capture_output=True, text=True, timeout=600, env=env)
+    assert chat.returncode == 0, chat.stderr
+    assert chat.stdout.count("rag> ") == 2 and "(searched for: " in chat.stdout
