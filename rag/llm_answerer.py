@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from index.models import Hit
 from index.tokens import count_tokens
 from rag.citations import MIN_SUPPORT, check_answer
-from rag.condense import Message, format_history, trim_history
+from rag.condense import Message, format_history, previous_user_questions, rule_condense, trim_history
 from rag.errors import LLMError
 from rag.llm import LLMBackend
 from rag.models import Answer
@@ -22,6 +22,7 @@ from rag.packing import PackedSource, context_budget, format_sources, pack_sourc
 from rag.prompting import ANSWER, CONDENSE, load_prompt, no_answer_text
 
 CONDENSE_MAX_TOKENS = 96
+MAX_REWRITE_WORDS = 40
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,19 @@ class LLMAnswerer:
             history=format_history(kept), question=question
         )
         raw = self.backend.complete(prompt, max_tokens=CONDENSE_MAX_TOKENS)
-        return clean_condensed(raw) or question
+        rewritten = clean_condensed(raw)
+        if not plausible_rewrite(rewritten):  # small models ramble: fall back to the rule
+            return rule_condense(previous_user_questions(kept), question)
+        return rewritten
+
+
+def plausible_rewrite(text: str, max_words: int = MAX_REWRITE_WORDS) -> bool:
+    """A usable standalone question: non-empty, one short sentence or two (pure).
+
+    >>> plausible_rewrite("Who founded Acme?"), plausible_rewrite("The user asked " + "very " * 60)
+    (True, False)
+    """
+    return 0 < len(text.split()) <= max_words
 
 
 def clean_condensed(raw: str) -> str:

@@ -171,6 +171,20 @@ def test_llm_failure_in_chat_keeps_the_conversation(seed_assistant: Assistant) -
     assert "User: What are China's technology priorities?" in backend.prompts[-2]
 
 
+def test_a_rambling_rewrite_falls_back_to_the_rule(seed_assistant: Assistant) -> None:
+    def ramble(prompt: str) -> str:
+        if prompt.startswith("Rewrite the follow-up"):
+            return "The follow-up question is a good example of " + "how to rephrase things " * 12
+        return cite_and_invent(prompt)
+
+    answer = llm_assistant(seed_assistant, Scripted(ramble)).chat([
+        {"role": "user", "content": "What did China announce about quantum computing?"},
+        {"role": "assistant", "content": "Plans [1]."},
+        {"role": "user", "content": "and why?"},
+    ])
+    assert answer.standalone_question == "Why? (about: What did China announce about quantum computing?)"
+
+
 def test_clean_condensed() -> None:
     assert clean_condensed("\n  Question: “Who?”  \nmore") == "Who?"
     assert clean_condensed("") == ""
