@@ -38,8 +38,8 @@ ProgressFn = Callable[[int, int, str], None]
 class IngestOptions:
     """How to ingest: chunking, file selection and limits."""
 
-    chunk_size: int = 192
-    chunk_overlap: int = 32
+    chunk_size: int = 224
+    chunk_overlap: int = 64
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     sync: bool = False

@@ -11,10 +11,12 @@ crash-safe by construction, like the chunks themselves.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import threading
 import time
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -22,9 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from index.sentences import split_sentences
 from index.store import ChromaStore
 
 _FORMAT = 1
+_SENTENCE_CACHE = 50_000
 
 
 @lru_cache(maxsize=1)
@@ -64,6 +68,8 @@ class LexicalIndex:
         self._bm25: Any = None
         self._ids: list[str] = []
         self._sources: np.ndarray = np.array([], dtype=object)
+        self._idf: dict[str, float] = {}
+        self._sentences: OrderedDict[str, list[list[str]]] = OrderedDict()
 
     # -- keeping in step -------------------------------------------------------------
 
@@ -103,6 +109,11 @@ class LexicalIndex:
             tokens.extend(entry["tokens"])
         self._ids = ids
         self._sources = np.array(sources, dtype=object)
+        df: Counter[str] = Counter()
+        for terms in tokens:
+            df.update(set(terms))
+        n = len(tokens)
+        self._idf = {t: math.log(1.0 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         if not ids:
             self._bm25 = None
             return
@@ -160,6 +171,24 @@ class LexicalIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def idf(self) -> dict[str, float]:
+        """Inverse document frequency of each term over the indexed chunks."""
+        return self._idf
+
+    def sentence_terms(self, chunk_id: str, text: str) -> list[list[str]]:
+        """The tokens of each sentence of a chunk, remembered per chunk id."""
+        with self._lock:
+            cached = self._sentences.get(chunk_id)
+        if cached is not None:
+            return cached
+        spans = split_sentences(text)
+        terms = tokenize([text[s:e] for s, e in spans])
+        with self._lock:
+            self._sentences[chunk_id] = terms
+            while len(self._sentences) > _SENTENCE_CACHE:
+                self._sentences.popitem(last=False)
+        return terms
 
     def __len__(self) -> int:
         return len(self._ids)

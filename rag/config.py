@@ -69,13 +69,13 @@ class Settings:
     collection: str = "default"
     embed_model: str = DEFAULT_MODEL
     embed_batch_size: int = 32
-    chunk_size: int = 192
-    chunk_overlap: int = 32
+    chunk_size: int = 224
+    chunk_overlap: int = 64
     top_k: int = 5
     max_file_mb: float = 50.0
     answer_sentences: int = 2
     retrieval: str = "hybrid"  # dense | bm25 | hybrid
-    lexical_weight: float = 0.5  # share of BM25 in hybrid fusion
+    lexical_weight: float = 0.6  # share of BM25 in hybrid fusion (chosen by the evals)
     llm: str = ""  # provider:model, e.g. openai:gpt-4o-mini; empty: the extractive answerer
     llm_url: str = ""
     llm_api_key: str = field(default="", repr=False)
@@ -104,7 +104,9 @@ class Settings:
                 f"retrieval ({self.retrieval!r}) must be dense, bm25 or hybrid (setting RAG_RETRIEVAL / --retrieval)"
             )
         if not 0.0 <= self.lexical_weight <= 1.0:
-            raise ConfigError(f"lexical_weight ({self.lexical_weight}) must be between 0 and 1 (setting RAG_LEXICAL_WEIGHT)")
+            raise ConfigError(
+                f"lexical_weight ({self.lexical_weight}) must be between 0 and 1 (setting RAG_LEXICAL_WEIGHT)"
+            )
         if self.max_file_mb <= 0:
             raise ConfigError(f"max_file_mb ({self.max_file_mb}) must be positive (setting RAG_MAX_FILE_MB)")
 

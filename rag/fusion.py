@@ -8,6 +8,7 @@ the normalisation are chosen by the evals (see README, "Accuracy").
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ class FusionConfig:
     method: str = "minmax"  # "minmax" (weighted normalised scores) or "rrf"
     rrf_k: int = 60
     candidates: int = 50  # taken from each retriever before fusing
+    proximity_weight: float = 1.0  # weight of the best single-sentence match when re-ranking
+    rerank_depth: int = 40  # fused results re-ranked by sentence proximity
 
 
 @dataclass(frozen=True)
@@ -64,3 +67,39 @@ def fuse(
     order = {cid: i for i, cid in enumerate(ids)}
     ranked = sorted(ids, key=lambda cid: (-score[cid], order[cid]))
     return [Fused(cid, score[cid], d_raw.get(cid), l_raw.get(cid)) for cid in ranked]
+
+
+def proximity(question: Sequence[str], sentences: Sequence[Sequence[str]], idf: dict[str, float]) -> float:
+    """How well the best single sentence matches the question (0..2).
+
+    The idf-weighted share of the question's terms found in one sentence, plus the
+    share of the question's term bigrams found there in order. A chunk that holds
+    the question's words together in one sentence beats one that scatters them.
+    """
+    wanted = set(question)
+    total = sum(idf.get(t, 0.0) for t in wanted)
+    if not wanted or total <= 0:
+        return 0.0
+    bigrams = set(itertools.pairwise(question))
+    best = 0.0
+    for sentence in sentences:
+        present = wanted.intersection(sentence)
+        unigram = sum(idf.get(t, 0.0) for t in present) / total
+        pairs = len(bigrams.intersection(itertools.pairwise(sentence))) / len(bigrams) if bigrams else 0.0
+        best = max(best, unigram + pairs)
+    return best
+
+
+def rerank_by_proximity(
+    fused: Sequence[Fused], closeness: Sequence[float], config: FusionConfig
+) -> list[Fused]:
+    """Add ``proximity_weight * closeness`` to the fused scores (normalised to the best) and re-sort."""
+    if not fused:
+        return []
+    top = max(f.score for f in fused) or 1.0
+    rescored = [
+        Fused(f.chunk_id, f.score / top + config.proximity_weight * c, f.dense, f.lexical)
+        for f, c in zip(fused, closeness, strict=True)
+    ]
+    order = {f.chunk_id: i for i, f in enumerate(fused)}
+    return sorted(rescored, key=lambda f: (-f.score, order[f.chunk_id]))

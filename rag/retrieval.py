@@ -6,10 +6,10 @@ import fnmatch
 from collections.abc import Sequence
 
 from index.errors import ConfigError
-from index.lexical import LexicalIndex
+from index.lexical import LexicalIndex, tokenize
 from index.models import DocumentRecord, Hit
 from index.store import ChromaStore
-from rag.fusion import RETRIEVAL_MODES, FusionConfig, fuse
+from rag.fusion import RETRIEVAL_MODES, FusionConfig, fuse, proximity, rerank_by_proximity
 
 
 def match_sources(records: Sequence[DocumentRecord], pattern: str) -> list[str]:
@@ -73,10 +73,20 @@ class Retriever:
         n = max(self.fusion.candidates, top_k)
         dense_hits = self._store.query(vector, n, sources)
         lexical = self._lexical.search(question, n, sources)
-        fused = fuse([(h.chunk.id, h.score) for h in dense_hits], lexical, self.fusion)[:top_k]
+        fused = fuse([(h.chunk.id, h.score) for h in dense_hits], lexical, self.fusion)
+        fused = fused[: max(top_k, self.fusion.rerank_depth)]
         chunks = {h.chunk.id: h.chunk for h in dense_hits}
         missing = [f.chunk_id for f in fused if f.chunk_id not in chunks]
         chunks.update({c.id: c for c in self._store.get_chunks(missing)})
+        fused = [f for f in fused if f.chunk_id in chunks]
+        if self.fusion.proximity_weight > 0:
+            terms = tokenize([question])[0]
+            idf = self._lexical.idf()
+            closeness = [
+                proximity(terms, self._lexical.sentence_terms(f.chunk_id, chunks[f.chunk_id].text), idf) for f in fused
+            ]
+            fused = rerank_by_proximity(fused, closeness, self.fusion)
+        fused = fused[:top_k]
         hits: list[Hit] = []
         for f in fused:
             if f.chunk_id in chunks:

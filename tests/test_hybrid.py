@@ -108,3 +108,24 @@ def test_every_mode_answers_and_filters_the_same_way(
     assert a.retrieve("ferry island", sources="nothing-matches-*") == []
     ferry = a.ask("When does the ferry leave?", sources="*.md")
     assert not ferry.abstained and "noon" in ferry.text
+
+
+def test_proximity_prefers_terms_together_in_one_sentence() -> None:
+    from rag.fusion import proximity
+
+    idf = {"virus": 1.0, "spread": 1.0, "bat": 2.0}
+    question = ["bat", "virus", "spread"]
+    together = [["bat", "virus", "spread", "fast"]]
+    scattered = [["bat", "cave"], ["virus", "lab"], ["spread", "wide"]]
+    assert proximity(question, together, idf) == pytest.approx(1.0 + 1.0)  # all terms, both bigrams
+    assert proximity(question, scattered, idf) == pytest.approx(2.0 / 4.0)  # best sentence holds "bat" only
+    assert proximity([], together, idf) == 0.0
+
+
+def test_rerank_by_proximity_by_hand() -> None:
+    from rag.fusion import Fused, rerank_by_proximity
+
+    fused = [Fused("a", 2.0, 0.9, None), Fused("b", 1.0, None, 3.0)]
+    out = rerank_by_proximity(fused, [0.0, 1.5], FusionConfig(proximity_weight=1.0))
+    assert [(f.chunk_id, f.score) for f in out] == [("b", 0.5 + 1.5), ("a", 1.0)]
+    assert out[0].lexical == 3.0 and out[1].dense == 0.9
