@@ -166,9 +166,14 @@ def citation_recall(sentence_citations: Sequence[Sequence[int]], correct: Mappin
 
 
 def abstention(unanswerable: Sequence[bool], abstained: Sequence[bool]) -> tuple[float | None, float | None]:
-    """(precision, recall) of abstaining, with the unanswerable cases as the positives."""
+    """(precision, recall) of abstaining, with the unanswerable cases as the positives.
+
+    Both are None for a set without unanswerable cases: there is nothing to measure.
+    """
     both = sum(1 for u, a in zip(unanswerable, abstained, strict=True) if u and a)
     n_abstained, n_unanswerable = sum(abstained), sum(unanswerable)
+    if not n_unanswerable:
+        return None, None
     precision = both / n_abstained if n_abstained else None
     recall = both / n_unanswerable if n_unanswerable else None
     return precision, recall

@@ -135,6 +135,8 @@ def test_citation_precision_and_recall() -> None:
 def test_abstention() -> None:
     assert m.abstention([True, True, False, False], [True, False, True, False]) == (0.5, 0.5)
     assert m.abstention([False, False], [False, False]) == (None, None)
+    assert m.abstention([False, False], [True, False]) == (None, None)  # no unanswerable case: not measured
+    assert m.abstention([True, False], [False, False]) == (None, 0.0)
 
 
 def test_mean_and_percentile_match_numpy() -> None:
