@@ -60,7 +60,7 @@ def metric_bars(results: Sequence[RunResult]) -> str:
 
 def histogram(counts: Sequence[int], labels: Sequence[str], colour: str, title: str) -> str:
     """Vertical bars of ``counts`` with a label under each (pure SVG text)."""
-    width, height, base = max(240, 26 * len(counts)), 130, 100
+    width, height, base = max(240, 36 * len(counts)), 130, 100
     step = width / max(len(counts), 1)
     top = max(counts, default=0) or 1
     parts = [f'<svg width="{width}" height="{height}" role="img" '
@@ -77,7 +77,7 @@ def histogram(counts: Sequence[int], labels: Sequence[str], colour: str, title: 
     return "".join(parts)
 
 
-def latency_bins(times: Sequence[float], bins: int = 12, high: float | None = None) -> tuple[list[int], list[str]]:
+def latency_bins(times: Sequence[float], bins: int = 10, high: float | None = None) -> tuple[list[int], list[str]]:
     """Counts of ``times`` in equal bins from 0 to ``high`` (the last bin takes the rest)."""
     top = high if high is not None else max(times, default=1.0)
     size = max(top, 1e-9) / bins
@@ -138,7 +138,7 @@ def html_report(results: Sequence[RunResult], run_info: Mapping[str, Any]) -> st
     high = max((r.timings.get("total", 0.0) for res in results for r in res.records), default=1.0)
     latency = "".join(
         histogram(*latency_bins([x.timings.get("total", 0.0) for x in r.records], high=high),
-                  COLOURS[i % len(COLOURS)], f"total ms per question — {r.label}")
+                  COLOURS[i % len(COLOURS)], f"total ms per question (upper bin edges) — {r.label}")
         for i, r in enumerate(results)
     )
     ranks = "".join(
