@@ -96,7 +96,7 @@ def score(case: EvalCase, answer: Answer, hits: Sequence[Hit]) -> Record:
         values["passage_mrr@10"] = m.rank_reciprocal(passage_rank, 10)
     text = "" if answer.abstained else m.strip_markers(answer.text)
     if refs and answerable:
-        for name in ("em", "f1", "contained"):
+        for name in ("em", "f1", "contained") if case.extractive else ("em", "f1"):
             values[name] = m.best(name, text, refs)
     correct = {c.n: m.citation_correct(c.chunk.text, c.chunk.display, refs, gold) for c in answer.citations}
     if answerable and (refs or gold) and not answer.abstained:

@@ -129,3 +129,4 @@ def test_beir_and_pubmedqa_subsets(tmp_path: Path, shared_dir: Path) -> None:
                       cache=tmp_path / "cache").results[0]
     assert len(result.records) == 8 and (result.metrics["hit@5"] or 0) >= 0.8
     assert result.metrics["f1"] is not None and result.metrics.get("passage_hit@5") is None
+    assert result.metrics.get("contained") is None  # the conclusion is not a passage of the abstract
