@@ -111,7 +111,7 @@ def server(gguf: Path) -> Iterator[LlamaServer]:
 def llm_settings(seed: Assistant, server: LlamaServer, **changes: object) -> Settings:
     values: dict[str, object] = {
         "llm": "openai:smollm2-135m", "llm_url": server.url, "llm_api_key": API_KEY,
-        "llm_temperature": 0.0, "llm_max_tokens": 160, "llm_context_window": N_CTX, "llm_timeout": 120.0,
+        "llm_temperature": 0.0, "llm_max_tokens": 80, "llm_context_window": N_CTX, "llm_timeout": 300.0,
         "llm_retries": 1, "top_k": 3,
     }
     values.update(changes)
@@ -293,10 +293,10 @@ def test_failures_name_the_setting(
 
 
 def test_in_process_llama_cpp_on_the_same_file(seed_assistant: Assistant, gguf: Path) -> None:
-    backend = build_backend(LLMOptions(f"llama-cpp:{gguf}", temperature=0.0, max_tokens=120, context_window=N_CTX))
+    backend = build_backend(LLMOptions(f"llama-cpp:{gguf}", temperature=0.0, max_tokens=80, context_window=N_CTX))
     recorder = Recording(backend)
     a = Assistant(store=seed_assistant.store, embedder=seed_assistant.embedder,
-                  settings=seed_assistant.settings.with_(top_k=3, llm_context_window=N_CTX, llm_max_tokens=120),
+                  settings=seed_assistant.settings.with_(top_k=3, llm_context_window=N_CTX, llm_max_tokens=80),
                   llm=recorder)
     answer = a.ask(QUESTION)
     assert answer.backend == f"llama-cpp:{gguf}"
@@ -335,7 +335,8 @@ def test_cli_ask_stream_and_chat(seed_assistant: Assistant, server: LlamaServer,
         "Copy exactly, including the brackets: "
         "China made technological self-sufficiency a top priority [1]. The moon is made of cheese [7]"
     )
-    env = dict(os.environ, RAG_LLM_API_KEY=API_KEY, RAG_LLM_TEMPERATURE="0", RAG_LLM_CONTEXT_WINDOW=str(N_CTX))
+    env = dict(os.environ, RAG_LLM_API_KEY=API_KEY, RAG_LLM_TEMPERATURE="0", RAG_LLM_CONTEXT_WINDOW=str(N_CTX),
+               RAG_LLM_MAX_TOKENS="80", RAG_LLM_TIMEOUT="300")  # the machine may be busy: bound the work, not the wait
     base = [sys.executable, "-m", "rag"]
     common = ["--index", seed_assistant.settings.index_dir, "--llm", "openai:smollm2", "--llm-url", server.url]
     ask = subprocess.run([*base, "ask", QUESTION, "--stream", "--top-k", "1", "--prompts-dir", str(tmp_path), *common],
