@@ -21,6 +21,7 @@ import numpy as np
 from index.embedding import Embedder
 from index.models import Hit
 from index.sentences import split_sentences
+from rag.answer_types import can_answer, expected_type
 from rag.lexical import idf_weights, terms, weighted_overlap
 from rag.models import Answer, Citation
 
@@ -185,6 +186,8 @@ class ExtractiveAnswerer:
         spans = preselect(question, candidate_spans(hits, self.config.min_words), self.config.embed_candidates)
         vectors = self._sentence_vectors(spans)
         candidates = score_candidates(question, spans, question_vector, vectors, self.config)
+        kind = expected_type(question)
+        candidates = [c for c in candidates if can_answer(c.hit.chunk.text[c.span[0] : c.span[1]], kind)]
         chosen = choose(candidates, self.config)
         text, citations = compose(question, chosen, hits)
         return Answer(

@@ -3,7 +3,7 @@
 # Extra arguments go to pytest (e.g. scripts/test.sh -k seed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS=${EXTRAS:-dev,ui,llm,bench} bash scripts/setup.sh
+EXTRAS=${EXTRAS:-dev,ui,llm-test,bench} bash scripts/setup.sh
 if [ -f scripts/install-browser.sh ]; then
   bash scripts/install-browser.sh
 fi
