@@ -2,13 +2,12 @@
 
 Needs ``/usr/bin/chromium`` (scripts/install-browser.sh) and the ``playwright`` package;
 Playwright's own browser download is not used. Screenshots of each step go to
-``test-artifacts/ui/``; the layout screenshots also to ``docs/screenshots/``.
+``test-artifacts/ui/`` (the README's screenshots come from ``scripts/screenshots.py``).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,6 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts" / "ui"
-SCREENSHOTS = REPO / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
@@ -223,6 +221,4 @@ def test_layout_at_desktop_and_phone_width(
         assert chat["width"] > w * 0.8
     path = ARTIFACTS / f"ui-{name}.png"
     page.screenshot(path=str(path))
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, SCREENSHOTS / f"ui-{name}.png")
     context.close()
