@@ -26,6 +26,7 @@ _TIME_WORDS = (
     "century centuries decade decades year years month months week weeks day days ago today yesterday "
     "tomorrow recently recent currently now later earlier early late since until before after during "
     "when while then once season spring summer autumn fall winter morning evening night era age period "
+    "noon midnight dawn dusk sunrise sunset hour hours minute minutes am pm daily weekly monthly annually yearly "
     "monday tuesday wednesday thursday friday saturday sunday bc ad bce ce dynasty reign"
 )
 _NUMBER_WORDS = (

@@ -49,10 +49,10 @@ class ExtractiveConfig:
     lexical_weight: float = 0.35
     chunk_weight: float = 0.10
     min_score: float = 0.30  # below this best score: abstain
-    min_lexical: float = 0.30  # the best sentence must hold this share of the question's terms ...
-    strong_dense: float = 0.55  # ... unless it is this close in meaning
-    second_ratio: float = 0.9  # a second sentence must score at least this share of the first
-    embed_candidates: int = 8  # sentences embedded per question, chosen by a cheap pre-score
+    min_lexical: float = 0.40  # the best sentence must hold this share of the question's terms ...
+    strong_dense: float = 0.50  # ... unless it is this close in meaning
+    second_ratio: float = 0.8  # a second sentence must score at least this share of the first
+    embed_candidates: int = 12  # sentences embedded per question, chosen by a cheap pre-score
     min_words: int = 3
 
 
