@@ -54,8 +54,8 @@ def expected_type(question: str) -> str | None:
 
 def can_answer(sentence: str, kind: str | None) -> bool:
     """Whether ``sentence`` holds something of the ``kind`` asked for (always True for None)."""
-    if kind == "time":
-        return _TIME_TOKEN.search(sentence) is not None
+    if kind == "time":  # "at six" is a time too
+        return _TIME_TOKEN.search(sentence) is not None or _QUANTITY_TOKEN.search(sentence) is not None
     if kind == "quantity":
         return _QUANTITY_TOKEN.search(sentence) is not None
     return True

@@ -29,6 +29,7 @@ def test_a_sentence_must_hold_the_kind_asked_for() -> None:
     assert can_answer("The school opened in 1917.", "time")
     assert can_answer("It was founded in the nineteenth century.", "time")
     assert can_answer("The ferry leaves at noon.", "time")
+    assert can_answer("The bakery opens at six.", "time")
     assert not can_answer("A researcher with the business school said so.", "time")
     assert can_answer("Twelve teams and 40% of the budget.", "quantity")
     assert can_answer("Several hundred engineers joined.", "quantity")

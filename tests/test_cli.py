@@ -135,7 +135,7 @@ def test_status_shows_model_and_counts(built: Built) -> None:
     assert "sentence-transformers/all-MiniLM-L6-v2 (384-d)" in out.stdout
     assert f"documents:  2  chunks: {chunks}" in out.stdout
     assert str(built.index) in out.stdout
-    assert "192 tokens, 32 overlap" in out.stdout
+    assert "224 tokens, 64 overlap" in out.stdout
 
     # The same index chosen through RAG_INDEX_DIR.
     data = json.loads(rag("status", "--json", env=clean_env(RAG_INDEX_DIR=str(built.index))).stdout)
@@ -232,7 +232,7 @@ def test_other_chunking_on_ingest_exits_2(built: Built) -> None:
     out = rag("ingest", str(built.docs), "--index", str(built.index), "--chunk-size", "64", "--chunk-overlap", "8",
               "--quiet")
     assert out.returncode == 2
-    assert "192/32" in out.stderr and "--chunk-size 192 --chunk-overlap 32" in out.stderr
+    assert "224/64" in out.stderr and "--chunk-size 224 --chunk-overlap 64" in out.stderr
 
 
 def test_python_dash_m_entry_point(built: Built) -> None:
