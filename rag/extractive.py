@@ -52,7 +52,7 @@ class ExtractiveConfig:
     min_lexical: float = 0.40  # the best sentence must hold this share of the question's terms ...
     strong_dense: float = 0.50  # ... unless it is this close in meaning
     second_ratio: float = 0.8  # a second sentence must score at least this share of the first
-    embed_candidates: int = 12  # sentences embedded per question, chosen by a cheap pre-score
+    embed_candidates: int = 6  # sentences embedded per question, chosen by a cheap pre-score (latency)
     min_words: int = 3
 
 
