@@ -39,8 +39,13 @@ def main() -> None:
                     page.locator("#question textarea").click()
                     page.keyboard.type(QUESTION)
                     page.keyboard.press("Enter")
+                    page.wait_for_function(
+                        "() => { const b = document.querySelectorAll('#chat [data-testid=\"bot\"]');"
+                        " return b.length && !b[b.length - 1].innerText.includes('\\u258c'); }",
+                        timeout=60_000,
+                    )
                     page.locator("#sources .rag-source").first.wait_for(timeout=60_000)
-                    page.wait_for_timeout(500)
+                    page.wait_for_timeout(1500)
                     OUT.mkdir(parents=True, exist_ok=True)
                     page.screenshot(path=str(OUT / f"ui-{name}.png"))
                     print(f"wrote {OUT / f'ui-{name}.png'}")

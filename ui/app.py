@@ -30,16 +30,16 @@ CSS = """
 .rag-source-head { display: flex; flex-wrap: wrap; gap: .4rem; align-items: baseline; margin-bottom: .35rem; }
 .rag-file { font-weight: 600; overflow-wrap: anywhere; }
 .rag-meta { color: var(--body-text-color-subdued); font-size: .85em; }
-.rag-passage { white-space: pre-wrap; font-size: .9em; line-height: 1.45; }
+.rag-passage { white-space: pre-wrap; overflow-wrap: anywhere; font-size: .9em; line-height: 1.45; }
 mark.rag-support { background: #fde68a; color: #111; padding: 0 .1em; border-radius: 2px; }
 .rag-notfound, .rag-sources-empty { color: var(--body-text-color-subdued); padding: .5rem 0; }
 .rag-notfound strong { color: var(--body-text-color); }
 .rag-error { color: #b91c1c; border: 1px solid #fca5a5; background: #fef2f2;
              border-radius: 6px; padding: .5rem .75rem; }
-.rag-doc-text { white-space: pre-wrap; font-family: inherit; line-height: 1.5; }
+.rag-doc-text { white-space: pre-wrap; overflow-wrap: anywhere; font-family: inherit; line-height: 1.5; }
 .rag-passage-cited { background: #eef2ff; }
 .rag-note { color: #92400e; }
-#sources-col { max-height: 80vh; overflow: auto; }
+#sources-col { max-height: 80vh; overflow: auto; min-width: 0; flex-wrap: nowrap; }
 @media (max-width: 640px) { #sources-col { max-height: none; } }
 """
 
