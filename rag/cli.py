@@ -171,7 +171,9 @@ def _cmd_ingest(a: Assistant, args: argparse.Namespace) -> int:
         def progress(done: int, total: int, name: str) -> None:
             nonlocal bar
             if bar is None:
-                bar = tqdm(total=total, unit="file", desc="ingest", file=sys.stderr, leave=False)
+                # miniters=1: redraw at most every 0.1 s but never skip a file (tqdm may otherwise wait
+                # for dozens of fast files and show nothing through a long embedding batch)
+                bar = tqdm(total=total, unit="file", desc="ingest", file=sys.stderr, leave=False, miniters=1)
             bar.set_postfix_str(name[-40:], refresh=False)
             bar.update(1)
 
