@@ -112,10 +112,15 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Defaults, then ``RAG_*`` environment variables, then ``overrides`` (None ignored)."""
+        """Defaults, then the config file, then ``RAG_*`` environment variables, then ``overrides``.
+
+        The config file is TOML with setting names as keys (``llm = "openai:qwen2.5"``):
+        ``RAG_CONFIG`` names it, else ``$XDG_CONFIG_HOME/rag-assistant/config.toml`` (or
+        ``~/.config/...``) is read when it exists. ``None`` overrides are ignored.
+        """
         env = os.environ if env is None else env
-        values: dict[str, Any] = {}
         types = {f.name: f.type for f in fields(cls)}
+        values: dict[str, Any] = read_config_file(config_file_path(env), types)
         for name, var in ENV_VARS.items():
             raw = env.get(var)
             if raw is None or raw == "":
@@ -135,6 +140,46 @@ class Settings:
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def config_file_path(env: Mapping[str, str]) -> Path | None:
+    """The config file to read: ``RAG_CONFIG`` (must exist), else the default one if present."""
+    named = env.get("RAG_CONFIG")
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"RAG_CONFIG={named!r}: no such file (create it, or unset RAG_CONFIG)")
+        return path
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    default = Path(base) / "rag-assistant" / "config.toml"
+    return default if default.is_file() else None
+
+
+def read_config_file(path: Path | None, types: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings from a TOML file; unknown keys and wrong types are errors naming the file."""
+    if path is None:
+        return {}
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {path}: {exc} (fix the file, or point RAG_CONFIG elsewhere)") from exc
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in types:
+            raise ConfigError(f"config file {path}: unknown setting {key!r} (settings: {', '.join(sorted(types))})")
+        want = str(types[key])
+        ok = (
+            (want == "str" and isinstance(value, str))
+            or (want == "int" and isinstance(value, int) and not isinstance(value, bool))
+            or (want == "float" and isinstance(value, (int, float)) and not isinstance(value, bool))
+            or want not in ("str", "int", "float")
+        )
+        if not ok:
+            raise ConfigError(f"config file {path}: {key} = {value!r} must be a {want}")
+        values[key] = float(value) if want == "float" else value
+    return values
 
 
 def _parse(name: str, var: str, raw: str, type_name: str) -> Any:
