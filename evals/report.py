@@ -35,6 +35,8 @@ DEFINITIONS: dict[str, str] = {
                           "source, averaged over answered questions with citations",
     "citation_recall": "share of answer sentences with at least one correct citation, averaged",
     "abstained": "share of questions the assistant declined to answer",
+    "unsupported_rate": "share of answer sentences that no passage they cite supports (the citation checker)",
+    "uncited": "share of (non-abstaining) answers left without any valid citation",
     "abstain_precision": "share of abstentions that were on unanswerable questions",
     "abstain_recall": "share of unanswerable questions on which the assistant abstained",
     **{f"{stage}_{p}_ms": f"{p[1:]}th percentile of the {stage} time per question, milliseconds"

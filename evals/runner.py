@@ -104,6 +104,11 @@ def score(case: EvalCase, answer: Answer, hits: Sequence[Hit]) -> Record:
         values["citation_precision"] = m.citation_precision(list(correct.values()))
         values["citation_recall"] = m.citation_recall(sentences, correct)
     values["abstained"] = 1.0 if answer.abstained else 0.0
+    claims = [s for s in answer.sentences if s.claim]
+    if claims and not answer.abstained:
+        # the citation checker's verdict: share of answer sentences no cited passage supports
+        values["unsupported_rate"] = sum(not s.supported for s in claims) / len(claims)
+        values["uncited"] = 1.0 if answer.uncited else 0.0
     return Record(
         id=case.id,
         question=case.question,
