@@ -185,8 +185,10 @@ def test_sigkill_mid_ingest_then_rerun_converges(
     index_dir = tmp_path / "killed-index"
     proc, watcher = start_ingest(corpus, index_dir)
     try:
-        # Past the first write batch, before the end.
-        reached = watcher.wait_for(FIRST_BATCH_FILES + 1, timeout=300)
+        # The bar reaches 128 only after the first batch is written (progress follows the write),
+        # and the second batch still has seconds of embedding ahead: kill there. Waiting for a
+        # later count races the bar's 0.1 s redraw limit, since the next files load in milliseconds.
+        reached = watcher.wait_for(FIRST_BATCH_FILES, timeout=300)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
