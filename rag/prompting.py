@@ -1,6 +1,6 @@
 """Prompt templates: files in ``prompts/``, loaded by name, their variables checked.
 
-A template is a text file with ``{name}`` placeholders (``{{`` and ``}}`` for literal
+A template is a text file with ``{name}`` variables (``{{`` and ``}}`` for literal
 braces). A user folder (setting ``prompts_dir``, ``RAG_PROMPTS_DIR``) overrides any
 template by holding a file of the same name. Each known template declares the
 variables it needs: a template that lacks one, or a render call that does not
@@ -31,17 +31,17 @@ REQUIRED: dict[str, frozenset[str]] = {
 
 
 def template_fields(text: str) -> list[str]:
-    """The ``{name}`` placeholders of a template, in order (pure)."""
+    """The ``{name}`` variables of a template, in order (pure)."""
     try:
         parsed = list(string.Formatter().parse(text))
     except ValueError as exc:
-        raise ValueError(f"malformed placeholder ({exc}); write literal braces as {{{{ and }}}}") from None
+        raise ValueError(f"malformed variable ({exc}); write literal braces as {{{{ and }}}}") from None
     out: list[str] = []
     for _, name, _, _ in parsed:
         if name is None:
             continue
         if not name.isidentifier():
-            raise ValueError(f"placeholder {{{name}}} is not a plain name")
+            raise ValueError(f"variable {{{name}}} is not a plain name")
         if name not in out:
             out.append(name)
     return out
@@ -65,7 +65,7 @@ class Prompt:
         return template_fields(self.text)
 
     def render(self, **values: object) -> str:
-        """Fill every placeholder; a missing value is a ``ConfigError`` naming it."""
+        """Fill every variable; a missing value is a ``ConfigError`` naming it."""
         missing = [f for f in self.fields if f not in values]
         if missing:
             raise ConfigError(

@@ -179,23 +179,31 @@ def rerun_and_compare(
     return report.recovered
 
 
-def test_sigkill_mid_ingest_then_rerun_converges(
-    corpus: Path, clean: Snapshot, tmp_path: Path, make_assistant: Callable[..., Assistant]
-) -> None:
-    index_dir = tmp_path / "killed-index"
-    proc, watcher = start_ingest(corpus, index_dir)
+def interrupt(
+    proc: subprocess.Popen[bytes], watcher: ProgressWatcher, files: int, sig: signal.Signals, wait: float
+) -> int:
+    """Send ``sig`` once the bar shows ``files`` done; always leaves no process behind."""
     try:
-        # The bar reaches 128 only after the first batch is written (progress follows the write),
-        # and the second batch still has seconds of embedding ahead: kill there. Waiting for a
-        # later count races the bar's 0.1 s redraw limit, since the next files load in milliseconds.
-        reached = watcher.wait_for(FIRST_BATCH_FILES, timeout=300)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        reached = watcher.wait_for(files, timeout=300)
+        proc.send_signal(sig)
+        proc.wait(timeout=wait)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     watcher.finish()
+    return reached
+
+
+def test_sigkill_mid_ingest_then_rerun_converges(
+    corpus: Path, clean: Snapshot, tmp_path: Path, make_assistant: Callable[..., Assistant]
+) -> None:
+    index_dir = tmp_path / "killed-index"
+    proc, watcher = start_ingest(corpus, index_dir)
+    # The bar reaches 128 only after the first batch is written (progress follows the write),
+    # and the second batch still has seconds of embedding ahead: kill there. Waiting for a
+    # later count races the bar's 0.1 s redraw limit, since the next files load in milliseconds.
+    reached = interrupt(proc, watcher, FIRST_BATCH_FILES, signal.SIGKILL, wait=30)
     assert proc.returncode == -signal.SIGKILL
     assert reached < FILES
 
@@ -214,15 +222,8 @@ def test_sigint_exits_130_and_rerun_converges(
 ) -> None:
     index_dir = tmp_path / "interrupted-index"
     proc, watcher = start_ingest(corpus, index_dir)
-    try:
-        watcher.wait_for(FILES // 3, timeout=300)
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    stderr = watcher.finish()
+    interrupt(proc, watcher, FILES // 3, signal.SIGINT, wait=60)
+    stderr = watcher.text()
     assert proc.returncode == 130, stderr[-2000:]
     assert "interrupted" in stderr and "index stays consistent" in stderr
     assert "Traceback" not in stderr
