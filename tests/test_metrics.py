@@ -92,6 +92,15 @@ def test_squad_normalisation() -> None:
     assert m.normalize_answer("  An Apple\tthe end ") == "apple end"
 
 
+def test_references_are_compared_as_ingested_text() -> None:
+    # the loaders store documents NFKC-normalised: "\ufb01" (fi ligature) becomes "fi"
+    from index.loaders import tidy
+
+    passage = tidy("Viral \ufb01ndings were con\ufb01rmed 3\u202fdays later.")
+    assert m.answer_passage_rank([passage], ["con\ufb01rmed 3\u202fdays"]) == 1
+    assert m.exact_match("\ufb01ndings", "findings") == 1.0
+
+
 def test_exact_match_and_f1() -> None:
     assert m.exact_match("Denver Broncos!", "the denver broncos") == 1.0
     assert m.exact_match("Broncos", "Denver Broncos") == 0.0
