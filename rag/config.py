@@ -75,7 +75,7 @@ class Settings:
     max_file_mb: float = 50.0
     answer_sentences: int = 2
     retrieval: str = "hybrid"  # dense | bm25 | hybrid
-    lexical_weight: float = 0.6  # share of BM25 in hybrid fusion (chosen by the evals)
+    lexical_weight: float = 0.4  # share of BM25 in hybrid fusion (chosen by the evals)
     llm: str = ""  # provider:model, e.g. openai:gpt-4o-mini; empty: the extractive answerer
     llm_url: str = ""
     llm_api_key: str = field(default="", repr=False)

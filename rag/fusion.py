@@ -19,11 +19,11 @@ RETRIEVAL_MODES = ("dense", "bm25", "hybrid")
 class FusionConfig:
     """How hybrid retrieval combines its two lists."""
 
-    lexical_weight: float = 0.5
+    lexical_weight: float = 0.4
     method: str = "minmax"  # "minmax" (weighted normalised scores) or "rrf"
     rrf_k: int = 60
     candidates: int = 50  # taken from each retriever before fusing
-    proximity_weight: float = 1.0  # weight of the best single-sentence match when re-ranking
+    proximity_weight: float = 0.8  # weight of the best single-sentence match when re-ranking
     rerank_depth: int = 40  # fused results re-ranked by sentence proximity
 
 
