@@ -1,6 +1,6 @@
 """What kind of answer a question asks for, and whether a sentence can hold one (pure).
 
-"When ..." wants a time and "How many ..." a quantity. A sentence with no time or
+"When ..." wants a time; "How many ..." and "What is the budget of ..." a quantity. A sentence with no time or
 number in it cannot answer those, however many words it shares with the question;
 the extractive answerer skips such sentences, and abstains when none is left.
 """
@@ -15,7 +15,11 @@ _TIME_QUESTION = re.compile(
 )
 _QUANTITY_QUESTION = re.compile(
     r"^\s*(?:how\s+(?:many|much|long|old|far|big|large|high|often)\b)"
-    r"|\b(?:what|which)\s+(?:percentage|percent|proportion|number|amount|fraction|share)\b",
+    r"|\b(?:what|which)\s+(?:percentage|percent|proportion|number|amount|fraction|share)\b"
+    # "What is the annual budget of ...": a measure asked for by name is a quantity too
+    r"|^\s*what\s+(?:is|was|are|were|will\s+be)\s+(?:the|its|their|his|her)\s+(?:\w+\s+)?"
+    r"(?:budget|cost|price|population|revenue|salary|income|height|length|width|depth|weight|area"
+    r"|speed|temperature|capacity|distance|turnover)s?(?:\s+(?:of|for|in|per|at)\b|\s*\?|\s*$)",
     re.IGNORECASE,
 )
 _MONTHS = (

@@ -16,6 +16,11 @@ from rag.answer_types import can_answer, expected_type
         ("How many scientists were hired?", "quantity"),
         ("How much did the chips cost?", "quantity"),
         ("What percentage of exports are chips?", "quantity"),
+        ("What is the annual budget of the commission?", "quantity"),
+        ("What was the population of the city in 1900?", "quantity"),
+        ("What is the price of a ticket?", "quantity"),
+        ("What is the budget committee for?", None),  # "budget" here names a committee
+        ("What is the commission's main task?", None),
         ("Who is Doug Fuller?", None),
         ("What did the conference identify as a priority?", None),
         ("Where does the ferry leave from?", None),
