@@ -39,6 +39,10 @@ class Candidate:
     lexical: float
     score: float
 
+    @property
+    def sentence_text(self) -> str:
+        return self.hit.chunk.text[self.span[0] : self.span[1]]
+
 
 @dataclass(frozen=True)
 class ExtractiveConfig:
@@ -118,8 +122,47 @@ def score_candidates(
     return scored
 
 
-def choose(candidates: Sequence[Candidate], config: ExtractiveConfig) -> list[Candidate]:
-    """The sentences to answer with, or [] to abstain (pure)."""
+def _neighbours(best: Candidate, cand: Candidate) -> bool:
+    """Whether ``cand`` is the sentence right before or after ``best`` in the same chunk."""
+    if cand.hit.chunk.id != best.hit.chunk.id:
+        return False
+    spans = split_sentences(best.hit.chunk.text)
+    try:
+        i, j = spans.index(best.span), spans.index(cand.span)
+    except ValueError:
+        return False
+    return abs(i - j) == 1
+
+
+def complement(
+    best: Candidate, candidates: Sequence[Candidate], question_terms: Sequence[str], config: ExtractiveConfig
+) -> Candidate | None:
+    """The neighbour of the best sentence that holds question terms the best one lacks (pure).
+
+    "What might dwindle as a consequence of the centralization?" is answered by the
+    sentence after the one that names the consequences: the two together cover the
+    question, so the second is quoted even though it scores lower on its own.
+    """
+    wanted = set(question_terms)
+    missing = wanted - set(terms(best.sentence_text))
+    if not missing:
+        return None
+    for cand in candidates:
+        if cand is best or cand.score < config.min_score or not _neighbours(best, cand):
+            continue
+        if missing & set(terms(cand.sentence_text)):
+            return cand
+    return None
+
+
+def choose(
+    candidates: Sequence[Candidate], config: ExtractiveConfig, question_terms: Sequence[str] = ()
+) -> list[Candidate]:
+    """The sentences to answer with, or [] to abstain (pure).
+
+    The best sentence, then others scoring close to it; failing those, its neighbour
+    when that one completes the question's terms (see ``complement``).
+    """
     if not candidates:
         return []
     best = candidates[0]
@@ -133,6 +176,10 @@ def choose(candidates: Sequence[Candidate], config: ExtractiveConfig) -> list[Ca
         if cand.score < config.second_ratio * best.score or cand.score < config.min_score:
             break
         chosen.append(cand)
+    if len(chosen) == 1 and config.max_sentences > 1:
+        extra = complement(best, candidates, question_terms, config)
+        if extra is not None:
+            chosen = sorted([best, extra], key=lambda c: c.span[0])  # read in the document's order
     return chosen
 
 
@@ -188,7 +235,7 @@ class ExtractiveAnswerer:
         candidates = score_candidates(question, spans, question_vector, vectors, self.config)
         kind = expected_type(question)
         candidates = [c for c in candidates if can_answer(c.hit.chunk.text[c.span[0] : c.span[1]], kind)]
-        chosen = choose(candidates, self.config)
+        chosen = choose(candidates, self.config, terms(question))
         text, citations = compose(question, chosen, hits)
         return Answer(
             question=question,

@@ -20,7 +20,10 @@ ANSWERABLE = {
     "What is restricting exports of chips to China?": "trade tensions",
     "What is China positioning itself as?": "leader in the global technology landscape",
     "What problem might arise from dwindling information flow?": "information asymmetries",
-    "What is China's goal in improving national security and economic resilience?": "reducing dependence on foreign suppliers",
+    "What is China's goal in improving national security and economic resilience?":
+        "reducing dependence on foreign suppliers",
+    # the answer is the sentence after the one naming the consequences: both are quoted
+    "What could dwindle because of this centralization?": "flow of necessary information",
 }
 
 UNANSWERABLE = [
@@ -28,6 +31,7 @@ UNANSWERABLE = [
     "How many electric cars did Tesla sell in 2023?",
     "What is the GDP growth target for this year?",
     "Who won the football world cup?",
+    "What is the yearly budget of the technology commission?",  # a quantity the article never gives
 ]
 
 

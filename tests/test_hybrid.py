@@ -48,7 +48,7 @@ def test_tokenize_stems_and_drops_stop_words() -> None:
 
 
 def test_retrieval_setting_is_validated() -> None:
-    with pytest.raises(ConfigError, match="retrieval .'sparse'. must be dense, bm25 or hybrid"):
+    with pytest.raises(ConfigError, match=r"retrieval .'sparse'. must be dense, bm25 or hybrid"):
         Settings(retrieval="sparse")
     with pytest.raises(ConfigError, match="lexical_weight"):
         Settings(lexical_weight=1.5)

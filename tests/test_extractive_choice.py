@@ -1,0 +1,42 @@
+"""How the extractive answerer picks its sentences (pure logic, no model)."""
+
+from __future__ import annotations
+
+from index.models import Chunk, Hit
+from index.sentences import split_sentences
+from rag.extractive import Candidate, ExtractiveConfig, choose
+from rag.lexical import terms
+
+TEXT = (
+    "Experts worry about the consequences of this centralization. "
+    "With the flow of information dwindling, policy may suffer. "
+    "The weather was fine that day."
+)
+QUESTION = "What might dwindle as a consequence of the centralization?"
+
+
+def _candidates(scores: list[float], lexical: float = 0.6) -> list[Candidate]:
+    chunk = Chunk("c1", TEXT, "/d/a.txt", "a.txt", "a", None, 0, len(TEXT), 40, 0, "h")
+    hit = Hit(chunk, 1.0, 1)
+    spans = split_sentences(TEXT)
+    cands = [Candidate(hit, span, 0.6, lexical, s) for span, s in zip(spans, scores, strict=True)]
+    return sorted(cands, key=lambda c: -c.score)
+
+
+def test_the_neighbour_that_completes_the_question_is_quoted_in_reading_order() -> None:
+    chosen = choose(_candidates([0.70, 0.45, 0.40]), ExtractiveConfig(), terms(QUESTION))
+    assert [c.sentence_text.split()[0] for c in chosen] == ["Experts", "With"]
+
+
+def test_no_neighbour_without_the_question_terms_or_when_one_sentence_is_asked_for() -> None:
+    assert len(choose(_candidates([0.70, 0.45, 0.40]), ExtractiveConfig())) == 1  # no question terms given
+    one = ExtractiveConfig(max_sentences=1)
+    assert len(choose(_candidates([0.70, 0.45, 0.40]), one, terms(QUESTION))) == 1
+    # a neighbour below the minimum score is never added
+    assert len(choose(_candidates([0.70, 0.20, 0.40]), ExtractiveConfig(), terms(QUESTION))) == 1
+
+
+def test_close_second_sentence_still_comes_by_score_and_weak_best_abstains() -> None:
+    chosen = choose(_candidates([0.70, 0.65, 0.10]), ExtractiveConfig(), terms(QUESTION))
+    assert [c.score for c in chosen] == [0.70, 0.65]
+    assert choose(_candidates([0.25, 0.20, 0.10]), ExtractiveConfig(), terms(QUESTION)) == []
