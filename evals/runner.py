@@ -231,6 +231,9 @@ def run_setting(
 
     if cases:  # once untimed: the first question pays for loading models and indexes
         assistant.ask(cases[0].question)
+    forget = getattr(assistant.embedder, "forget_queries", None)
+    if callable(forget):  # settings compared on one embedder each embed their questions afresh
+        forget()
     started = time.perf_counter()
     with tqdm(total=len(cases), unit="q", desc=label, file=sys.stderr, disable=not progress) as bar:
         def one(case: EvalCase) -> Record:

@@ -132,6 +132,11 @@ class SentenceTransformerEmbedder:
         )
         return [v.tolist() for v in vectors]
 
+    def forget_queries(self) -> None:
+        """Drop the remembered question vectors (an eval times each setting from scratch)."""
+        with self._lock:
+            self._queries.clear()
+
     def embed_query(self, text: str) -> list[float]:
         """The question's vector; recent questions are remembered (retrieve then ask, follow-ups, evals)."""
         with self._lock:

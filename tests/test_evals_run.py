@@ -68,6 +68,8 @@ def test_cli_equals_library_and_gates_fail_by_name(tmp_path: Path, shared_dir: P
     assert report.results[0].ingest.startswith("0 added")  # the CLI's index, shared by both settings
     for result in report.results:
         assert {k: result.metrics[k] for k in ACCURACY} == {k: cli[result.label][k] for k in ACCURACY}
+        # each setting embeds its questions itself: the second is not timed on the first one's cache
+        assert all(r.timings["embed"] > 0.5 for r in result.records), result.label
 
 
 def _tiny_squad(shared_dir: Path, tmp_path: Path) -> Path:
