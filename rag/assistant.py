@@ -13,7 +13,7 @@ from index.embedding import Embedder
 from index.errors import RagError
 from index.ingest import IngestOptions, ProgressFn, check_index, consistency_problems, delete_documents
 from index.ingest import ingest as run_ingest
-from index.lexical import LexicalIndex
+from index.lexical import LexicalIndex, tokenize
 from index.models import DocumentRecord, Hit, IngestReport
 from index.store import ChromaStore
 from rag.chat import standalone_question
@@ -22,6 +22,7 @@ from rag.condense import MessageLike
 from rag.config import Settings, build_embedder, build_llm_answerer, build_store
 from rag.extractive import NOT_FOUND, ExtractiveAnswerer, ExtractiveConfig
 from rag.fusion import FusionConfig
+from rag.lexical import Coverage, coverage
 from rag.llm import LLMBackend
 from rag.models import Answer
 from rag.retrieval import Retriever
@@ -152,7 +153,8 @@ class Assistant:
         elif self.llm_answerer is not None:
             answer = self.llm_answerer.answer(question, hits)
         else:
-            answer = check_extractive(self.answerer.answer(question, hits, vector), NOT_FOUND)
+            unknown = coverage(tokenize([question])[0], self.lexical.idf()) if len(self.lexical) else Coverage()
+            answer = check_extractive(self.answerer.answer(question, hits, vector, unknown=unknown), NOT_FOUND)
         answer.timings.update(
             embed=(embedded - started) * 1000,
             retrieve=(retrieved - embedded) * 1000,

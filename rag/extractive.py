@@ -22,11 +22,12 @@ from index.embedding import Embedder
 from index.models import Hit
 from index.sentences import split_sentences
 from rag.answer_types import can_answer, expected_type
-from rag.lexical import idf_weights, terms, weighted_overlap
+from rag.lexical import Coverage, idf_weights, terms, weighted_overlap
 from rag.models import Answer, Citation
 
 NOT_FOUND = "Not found in the indexed documents."
 _CACHE_SIZE = 20_000
+_ALL_KNOWN = Coverage()
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ class ExtractiveConfig:
     min_lexical: float = 0.40  # the best sentence must hold this share of the question's terms ...
     strong_dense: float = 0.50  # ... unless it is this close in meaning
     second_ratio: float = 0.8  # a second sentence must score at least this share of the first
+    # closeness in meaning alone is no support when the question names at least two things
+    # (and this share of its terms) that occur nowhere in the index: the documents never mention them
+    max_unknown: float = 0.3
+    min_unknown_terms: int = 2
     embed_candidates: int = 6  # sentences embedded per question, chosen by a cheap pre-score (latency)
     min_words: int = 3
 
@@ -156,17 +161,23 @@ def complement(
 
 
 def choose(
-    candidates: Sequence[Candidate], config: ExtractiveConfig, question_terms: Sequence[str] = ()
+    candidates: Sequence[Candidate],
+    config: ExtractiveConfig,
+    question_terms: Sequence[str] = (),
+    unknown: Coverage = _ALL_KNOWN,
 ) -> list[Candidate]:
     """The sentences to answer with, or [] to abstain (pure).
 
     The best sentence, then others scoring close to it; failing those, its neighbour
-    when that one completes the question's terms (see ``complement``).
+    when that one completes the question's terms (see ``complement``). ``unknown`` tells
+    how many of the question's terms the index has never seen (``rag.lexical.coverage``).
     """
     if not candidates:
         return []
     best = candidates[0]
-    supported = best.lexical >= config.min_lexical or best.dense >= config.strong_dense
+    names_the_unknown = unknown.unknown >= config.min_unknown_terms and unknown.share >= config.max_unknown
+    close_in_meaning = best.dense >= config.strong_dense and not names_the_unknown
+    supported = best.lexical >= config.min_lexical or close_in_meaning
     if best.score < config.min_score or not supported:
         return []
     chosen = [best]
@@ -228,14 +239,17 @@ class ExtractiveAnswerer:
                     self._cache.popitem(last=False)
         return [known[k] for k in keys]
 
-    def answer(self, question: str, hits: Sequence[Hit], question_vector: Sequence[float]) -> Answer:
+    def answer(
+        self, question: str, hits: Sequence[Hit], question_vector: Sequence[float], *, unknown: Coverage = _ALL_KNOWN
+    ) -> Answer:
+        """Quote the best-supported sentences of ``hits``; ``unknown`` as in ``choose``."""
         started = time.perf_counter()
         spans = preselect(question, candidate_spans(hits, self.config.min_words), self.config.embed_candidates)
         vectors = self._sentence_vectors(spans)
         candidates = score_candidates(question, spans, question_vector, vectors, self.config)
         kind = expected_type(question)
         candidates = [c for c in candidates if can_answer(c.hit.chunk.text[c.span[0] : c.span[1]], kind)]
-        chosen = choose(candidates, self.config, terms(question))
+        chosen = choose(candidates, self.config, terms(question), unknown)
         text, citations = compose(question, chosen, hits)
         return Answer(
             question=question,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -71,3 +72,32 @@ def weighted_overlap(query: Sequence[str], passage: Iterable[str], idf: dict[str
     total = sum(idf.get(t, default) for t in wanted)
     present = wanted & set(passage)
     return sum(idf.get(t, default) for t in present) / total if total else 0.0
+
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How many of a question's content terms the index has never seen."""
+
+    unknown: int = 0
+    total: int = 0
+
+    @property
+    def share(self) -> float:
+        return self.unknown / self.total if self.total else 0.0
+
+
+def coverage(question_terms: Sequence[str], vocabulary: Container[str]) -> Coverage:
+    """Which of the question's content terms occur nowhere in ``vocabulary`` (pure).
+
+    ``question_terms`` are stemmed tokens (the index's own tokenizer); stop words are
+    left out, as they say nothing about what the question is about.
+    """
+    stops = _stop_stems()
+    content = {t for t in question_terms if t not in stops}
+    return Coverage(sum(t not in vocabulary for t in content), len(content))
+
+
+@lru_cache(maxsize=1)
+def _stop_stems() -> frozenset[str]:
+    return STOP_WORDS | frozenset(stem(w) for w in STOP_WORDS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from index.models import Chunk, Hit
 from index.sentences import split_sentences
 from rag.extractive import Candidate, ExtractiveConfig, choose
-from rag.lexical import terms
+from rag.lexical import Coverage, coverage, terms
 
 TEXT = (
     "Experts worry about the consequences of this centralization. "
@@ -40,3 +40,23 @@ def test_close_second_sentence_still_comes_by_score_and_weak_best_abstains() -> 
     chosen = choose(_candidates([0.70, 0.65, 0.10]), ExtractiveConfig(), terms(QUESTION))
     assert [c.score for c in chosen] == [0.70, 0.65]
     assert choose(_candidates([0.25, 0.20, 0.10]), ExtractiveConfig(), terms(QUESTION)) == []
+
+
+def test_closeness_in_meaning_is_no_support_for_a_question_about_unknown_things() -> None:
+    # weak on shared words (lexical 0.2) but close in meaning (dense 0.6)
+    cands = _candidates([0.70, 0.45, 0.40], lexical=0.2)
+    assert choose(cands, ExtractiveConfig(), unknown=Coverage(0, 6))
+    assert choose(cands, ExtractiveConfig(), unknown=Coverage(2, 6)) == []
+    # one unknown word is a paraphrase ("nurture talent"), not a question about something else
+    assert choose(cands, ExtractiveConfig(), unknown=Coverage(1, 3))
+    # shared words support an answer whatever the rest of the question asks
+    assert choose(_candidates([0.70, 0.45, 0.40], lexical=0.6), ExtractiveConfig(), unknown=Coverage(3, 6))
+
+
+def test_coverage_counts_content_terms_only() -> None:
+    vocabulary = {"china", "chip", "advanc", "ai"}
+    question = ["which", "compani", "manufactur", "china", "advanc", "ai", "chip"]  # stemmed tokens
+    assert coverage(question, vocabulary) == Coverage(2, 6)  # "which" is a stop word
+    assert coverage(question, vocabulary).share == 2 / 6
+    assert coverage(["what", "is"], vocabulary).share == 0.0
+    assert coverage([], vocabulary) == Coverage(0, 0)
