@@ -153,6 +153,7 @@ class Assistant:
         elif self.llm_answerer is not None:
             answer = self.llm_answerer.answer(question, hits)
         else:
+            self.lexical.sync(self.store)  # its vocabulary tells what the documents never mention (any mode)
             unknown = coverage(tokenize([question])[0], self.lexical.idf()) if len(self.lexical) else Coverage()
             answer = check_extractive(self.answerer.answer(question, hits, vector, unknown=unknown), NOT_FOUND)
         answer.timings.update(
