@@ -29,7 +29,7 @@ from rag.chat_cli import print_sources, run_chat
 from rag.citations import parse_markers
 from rag.errors import LLMError
 from rag.llm import LLMOptions, build_backend
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -83,13 +83,7 @@ class LlamaServer:
         raise RuntimeError(f"llama_cpp.server not ready within {timeout}s: {self.log.read_text()[-2000:]}")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
+        stop_process(self.proc, timeout=15)
         self.proc = None
 
 

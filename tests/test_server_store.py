@@ -16,7 +16,7 @@ import pytest
 from index.embedding import SentenceTransformerEmbedder
 from index.store import ChromaStore
 from rag import Assistant, Settings, StoreError
-from tests.conftest import SEED_FILE, free_port
+from tests.conftest import SEED_FILE, free_port, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -56,14 +56,7 @@ class ChromaServer:
         pytest.fail(f"chroma run did not answer its heartbeat within {timeout}s: {self.log.read_text()[-2000:]}")
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=20)
+        stop_process(self.proc)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SEED_FILE, free_port
+from tests.conftest import SEED_FILE, free_port, stop_process
 
 pytestmark = pytest.mark.slow
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -71,8 +71,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Iterat
     ready = time.perf_counter() - started
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     yield {"url": f"http://127.0.0.1:{port}/", "ready": ready, "started": started, "folder": folder}
-    proc.terminate()
-    proc.wait(timeout=20)
+    stop_process(proc)
 
 
 @pytest.fixture(scope="module")
