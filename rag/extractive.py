@@ -127,16 +127,13 @@ def score_candidates(
     return scored
 
 
-def _neighbours(best: Candidate, cand: Candidate) -> bool:
-    """Whether ``cand`` is the sentence right before or after ``best`` in the same chunk."""
-    if cand.hit.chunk.id != best.hit.chunk.id:
-        return False
+def _neighbour_spans(best: Candidate) -> set[tuple[int, int]]:
+    """The spans of the sentences right before and after ``best`` in its chunk."""
     spans = split_sentences(best.hit.chunk.text)
-    try:
-        i, j = spans.index(best.span), spans.index(cand.span)
-    except ValueError:
-        return False
-    return abs(i - j) == 1
+    if best.span not in spans:
+        return set()
+    i = spans.index(best.span)
+    return {spans[j] for j in (i - 1, i + 1) if 0 <= j < len(spans)}
 
 
 def complement(
@@ -152,8 +149,10 @@ def complement(
     missing = wanted - set(terms(best.sentence_text))
     if not missing:
         return None
+    beside = _neighbour_spans(best)
     for cand in candidates:
-        if cand is best or cand.score < config.min_score or not _neighbours(best, cand):
+        same_chunk = cand.hit.chunk.id == best.hit.chunk.id
+        if cand is best or cand.score < config.min_score or not same_chunk or cand.span not in beside:
             continue
         if missing & set(terms(cand.sentence_text)):
             return cand
