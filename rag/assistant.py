@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from index.embedding import Embedder
-from index.errors import RagError
+from index.errors import ConfigError, RagError
 from index.ingest import IngestOptions, ProgressFn, check_index, consistency_problems, delete_documents
 from index.ingest import ingest as run_ingest
 from index.lexical import LexicalIndex, tokenize
@@ -19,7 +19,7 @@ from index.store import ChromaStore
 from rag.chat import standalone_question
 from rag.citations import check_extractive
 from rag.condense import MessageLike
-from rag.config import Settings, build_embedder, build_llm_answerer, build_store
+from rag.config import MAX_TOP_K, Settings, build_embedder, build_llm_answerer, build_store
 from rag.extractive import NOT_FOUND, ExtractiveAnswerer, ExtractiveConfig
 from rag.fusion import FusionConfig
 from rag.lexical import Coverage, coverage
@@ -127,16 +127,27 @@ class Assistant:
                 self.lexical.sync(self.store, force=True)
             return report
 
+    def _top_k(self, top_k: object) -> int:
+        """``top_k`` checked (None: the setting), the same for every retrieval mode."""
+        if top_k is None:
+            return self.settings.top_k
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
+            raise ConfigError(
+                f"top_k ({top_k!r}) must be a whole number from 1 to {MAX_TOP_K}: the passages to retrieve; "
+                f"pass e.g. top_k=5, or leave it out to use the setting RAG_TOP_K ({self.settings.top_k})"
+            )
+        return top_k
+
     def retrieve(self, question: str, *, top_k: int | None = None, sources: str | None = None) -> list[Hit]:
         """The chunks most similar to ``question``; ``sources`` is a path glob filter."""
+        k = self._top_k(top_k)
         self._check_model()
         vector = self.embedder.embed_query(question)
-        return self.retriever.retrieve(
-            question, vector, top_k or self.settings.top_k, self.retriever.sources_matching(sources)
-        )
+        return self.retriever.retrieve(question, vector, k, self.retriever.sources_matching(sources))
 
     def ask(self, question: str, *, top_k: int | None = None, sources: str | None = None) -> Answer:
         """Answer ``question`` from the indexed documents, citing them as ``[n]``."""
+        k = self._top_k(top_k)
         question = question.strip()
         if not question:
             raise RagError("the question is empty; type a question")
@@ -144,9 +155,7 @@ class Assistant:
         self._check_model()
         vector = self.embedder.embed_query(question)
         embedded = time.perf_counter()
-        hits = self.retriever.retrieve(
-            question, vector, top_k or self.settings.top_k, self.retriever.sources_matching(sources)
-        )
+        hits = self.retriever.retrieve(question, vector, k, self.retriever.sources_matching(sources))
         retrieved = time.perf_counter()
         if not hits:
             answer = Answer(question, NOT_FOUND, (), (), True, {"answer": 0.0}, backend=self.backend_name)
@@ -173,6 +182,7 @@ class Assistant:
         answerer has its whole text at once; it is yielded a few words at a time so
         every front end handles one streaming path.
         """
+        self._top_k(top_k)
         if self.llm_answerer is not None:
             yield from self._stream_llm(question, top_k=top_k, sources=sources)
             return
@@ -218,6 +228,7 @@ class Assistant:
         ...         {"role": "assistant", "content": "Jane Roe [1]."},
         ...         {"role": "user", "content": "and when?"}]).standalone_question
         """
+        self._top_k(top_k)
         question, rewritten = standalone_question(messages, self.llm_answerer, self.settings.history_tokens)
         answer = self.ask(rewritten or question, top_k=top_k, sources=sources)
         return replace(answer, question=question, standalone_question=rewritten)
@@ -226,6 +237,7 @@ class Assistant:
         self, messages: Sequence[MessageLike], *, top_k: int | None = None, sources: str | None = None
     ) -> Iterator[str | Answer]:
         """``chat`` as a stream: text pieces, then the final ``Answer`` (as ``stream``)."""
+        self._top_k(top_k)
         question, rewritten = standalone_question(messages, self.llm_answerer, self.settings.history_tokens)
         for item in self.stream(rewritten or question, top_k=top_k, sources=sources):
             yield replace(item, question=question, standalone_question=rewritten) if isinstance(item, Answer) else item

@@ -27,6 +27,9 @@ def default_index_dir(env: Mapping[str, str]) -> str:
     return str(Path(base) / "rag-assistant" / "index")
 
 
+MAX_TOP_K = 200  # passages per question: more only slows answers down
+
+
 # setting name -> environment variable
 ENV_VARS: dict[str, str] = {
     "index_dir": "RAG_INDEX_DIR",
@@ -96,8 +99,8 @@ class Settings:
             value = getattr(self, name)
             if value < low:
                 raise ConfigError(f"{name} ({value}) must be at least {low} (setting {ENV_VARS[name]})")
-        if self.top_k > 200:
-            raise ConfigError(f"top_k ({self.top_k}) must be at most 200 (setting RAG_TOP_K)")
+        if self.top_k > MAX_TOP_K:
+            raise ConfigError(f"top_k ({self.top_k}) must be at most {MAX_TOP_K} (setting RAG_TOP_K)")
         validate_llm_settings(self)
         if self.retrieval not in ("dense", "bm25", "hybrid"):
             raise ConfigError(
