@@ -41,6 +41,7 @@ ENV_VARS: dict[str, str] = {
     "chunk_overlap": "RAG_CHUNK_OVERLAP",
     "top_k": "RAG_TOP_K",
     "max_file_mb": "RAG_MAX_FILE_MB",
+    "max_session_upload_mb": "RAG_MAX_SESSION_UPLOAD_MB",
     "answer_sentences": "RAG_ANSWER_SENTENCES",
     "retrieval": "RAG_RETRIEVAL",
     "lexical_weight": "RAG_LEXICAL_WEIGHT",
@@ -76,6 +77,7 @@ class Settings:
     chunk_overlap: int = 64
     top_k: int = 5
     max_file_mb: float = 50.0
+    max_session_upload_mb: float = 500.0  # rag ui: what one session (or logged-in user) may upload in all
     answer_sentences: int = 2
     retrieval: str = "hybrid"  # dense | bm25 | hybrid
     lexical_weight: float = 0.4  # share of BM25 in hybrid fusion (chosen by the evals)
@@ -110,8 +112,9 @@ class Settings:
             raise ConfigError(
                 f"lexical_weight ({self.lexical_weight}) must be between 0 and 1 (setting RAG_LEXICAL_WEIGHT)"
             )
-        if self.max_file_mb <= 0:
-            raise ConfigError(f"max_file_mb ({self.max_file_mb}) must be positive (setting RAG_MAX_FILE_MB)")
+        for name in ("max_file_mb", "max_session_upload_mb"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} ({getattr(self, name)}) must be positive (setting {ENV_VARS[name]})")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -221,3 +221,47 @@ def test_layout_at_desktop_and_phone_width(
     path = ARTIFACTS / f"ui-{name}.png"
     page.screenshot(path=str(path))
     context.close()
+
+
+def _upload_in_a_new_page(server: dict[str, Any], browser: Any, files: list[Path], shot: str) -> dict[str, str]:
+    """Upload ``files`` in the Documents tab of a fresh page; the progress rows by file name, once done."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(server["url"])
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#upload input[type=file]").set_input_files([str(f) for f in files])
+    page.locator("#upload").get_by_text(files[-1].name.removesuffix(".zip"), exact=True).wait_for()
+    page.locator("#add-docs").click()
+    progress = page.locator("#ingest-progress")
+    progress.get_by_text("chunks embedded").wait_for(timeout=60_000)
+    _shot(page, shot)
+    text = progress.inner_text()
+    context.close()
+    return {line.split("\t")[1].strip(): line for line in text.splitlines() if line.count("\t") >= 2}
+
+
+def test_hostile_zips_uploaded_in_the_browser_stay_inside_the_uploads_folder(
+    server: dict[str, Any], browser: Any, tmp_path: Path
+) -> None:
+    from tests import hostile_uploads as hostile
+
+    folder: Path = server["folder"]  # the working folder of `rag ui`; its uploads folder is folder/uploads
+    (folder / "victim").mkdir(exist_ok=True)
+    (folder / "victim" / "notes.md").write_text(hostile.VICTIM_TEXT)
+    skip = (folder / "uploads", folder / "index")
+    before = hostile.snapshot(folder, skip)
+
+    rows = _upload_in_a_new_page(server, browser, [hostile.dots_zip(tmp_path)], "09-dots-zip")
+    assert (folder / "victim" / "notes.md").read_text() == hostile.VICTIM_TEXT
+    assert hostile.snapshot(folder, skip) == before, "a file outside the uploads folder changed"
+    assert "done: added" in rows["archive/victim/notes.md"]
+
+    files = [hostile.escaping_zip(tmp_path), hostile.bad_crc_zip(tmp_path)]
+    rows = _upload_in_a_new_page(server, browser, files, "10-hostile-zips")
+    assert "done: added" in rows["escaping/good/kept.md"] and "done: added" in rows["bad-crc/sound.md"]
+    assert "climbs out" in rows["escaping.zip/../../victim/notes.md"]
+    assert "absolute" in rows["escaping.zip//tmp/absolute-escape.md"]
+    assert "symbolic link" in rows["escaping.zip/link.md"]
+    assert "Bad CRC-32" in rows["bad-crc.zip/broken.md"]
+    assert hostile.snapshot(folder, skip) == before, "a file outside the uploads folder changed"
+    assert hostile.leftovers(folder / "uploads") == []

@@ -21,6 +21,7 @@ import gradio as gr
 from rag import Assistant, ConfigError
 from ui import render
 from ui.handlers import Handlers
+from ui.limits import LoginGuard
 from ui.options import OPTIONS, Option
 from ui.uploads import ALLOWED_SUFFIXES, allowed_types_text
 
@@ -56,6 +57,7 @@ class UIConfig:
     auth: list[tuple[str, str]] | None = None
     uploads_dir: Path | None = None  # default: next to the index folder
     max_upload_mb: float | None = None  # default: the index's max_file_mb
+    session_upload_mb: float | None = None  # default: the max_session_upload_mb setting
     options: list[Option] = field(default_factory=lambda: list(OPTIONS))
     title: str = "Ask your documents"
 
@@ -72,6 +74,7 @@ def build_app(assistant: Assistant, config: UIConfig | None = None) -> gr.Blocks
         assistant,
         uploads_dir=(config.uploads_dir or default_uploads_dir(assistant)).resolve(),
         max_upload_mb=config.max_upload_mb,
+        session_upload_mb=config.session_upload_mb,
         option_names=[o.name for o in config.options],
     )
     limit_mb = handlers.max_upload_bytes / 1e6
@@ -237,9 +240,10 @@ def launch(demo: gr.Blocks, config: UIConfig, *, block: bool = True) -> str:
     """Serve ``demo``; returns the local URL (blocks until Ctrl-C unless ``block`` is False)."""
     limit = config.max_upload_mb
     _, url, _ = demo.launch(
-        server_name=config.host, server_port=config.port, auth=config.auth,
+        server_name=config.host, server_port=config.port,
+        auth=LoginGuard(config.auth) if config.auth else None,  # wrong passwords are throttled
         auth_message="Log in to ask questions of the documents." if config.auth else None,
-        max_file_size=f"{int(limit)}mb" if limit else None, show_error=True, quiet=not block,
+        max_file_size=int(limit * 1_000_000) if limit else None, show_error=True, quiet=not block,
         footer_links=["api"], prevent_thread_lock=not block, css=CSS, ssr_mode=False,
         enable_monitoring=False, run_history=False,
     )

@@ -20,8 +20,10 @@ from rag import Answer, Assistant, RagError
 from rag.cli import answer_to_dict
 from rag.views import example_questions, open_cited_document
 from ui import render
+from ui.limits import UploadAllowance
 from ui.options import option_kwargs
-from ui.uploads import accept_uploads
+from ui.upload_folder import UploadFolder
+from ui.uploads import Accepted, accept_uploads
 
 Message = dict[str, Any]
 
@@ -51,11 +53,15 @@ class Handlers:
         *,
         uploads_dir: Path,
         max_upload_mb: float | None = None,
+        session_upload_mb: float | None = None,
         option_names: Sequence[str] = ("top_k", "sources"),
     ) -> None:
         self.assistant = assistant
         self.uploads_dir = uploads_dir
+        self.folder = UploadFolder(uploads_dir)
         self.max_upload_bytes = int((max_upload_mb or assistant.settings.max_file_mb) * 1_000_000)
+        total = session_upload_mb or assistant.settings.max_session_upload_mb
+        self.allowance = UploadAllowance(int(total * 1_000_000))
         self.option_names = tuple(option_names)
 
     # -- asking -------------------------------------------------------------------
@@ -157,16 +163,33 @@ class Handlers:
         """API: the indexed documents."""
         return [asdict(r) for r in self.assistant.sources()]
 
-    def ingest(self, files: Sequence[str] | None) -> Iterator[tuple[str, list[list[str | int]], Any, str]]:
+    def _accept(self, files: Sequence[str], request: gr.Request | None) -> Accepted:
+        """Save the uploads within the session's allowance (a logged-in user's, else the page's)."""
+        if request is not None and request.username:
+            key = f"user:{request.username}"
+        else:
+            key = f"session:{request.session_hash if request is not None else ''}"
+        with self.allowance.account(key) as account:
+            accepted = accept_uploads(files, self.folder, self.max_upload_bytes, account.left)
+            account.spend(accepted.written)
+        return accepted
+
+    def _shown(self, path: Path) -> str:
+        """An uploaded file as the progress list shows it: its path inside the uploads folder."""
+        return path.relative_to(self.folder.root).as_posix() if path.is_relative_to(self.folder.root) else path.name
+
+    def ingest(
+        self, files: Sequence[str] | None, request: gr.Request | None = None
+    ) -> Iterator[tuple[str, list[list[str | int]], Any, str]]:
         """Add uploaded files; yields per-file progress, then the new table, picker and status."""
         if not files:
             raise gr.Error("Choose files (or a zip of a folder) to add first.")
-        accepted = accept_uploads(files, self.uploads_dir, self.max_upload_bytes)
+        accepted = self._accept(files, request)
         rows: dict[str, tuple[str, str, str]] = {}
-        for rej in accepted.rejected:
-            rows[rej.name] = (rej.name, "rejected", rej.reason)
+        for i, rej in enumerate(accepted.rejected):
+            rows[f"rejected {i}"] = (rej.name, "rejected", rej.reason)
         for path in accepted.paths:
-            rows[str(path)] = (path.name, "queued", "")
+            rows[str(path)] = (self._shown(path), "queued", "")
         table, picker = self.documents()
         status = self.status()
         yield render.progress_markdown(list(rows.values())), table, picker, status
@@ -209,22 +232,33 @@ class Handlers:
         table, picker = self.documents()
         yield render.progress_markdown(list(rows.values()), report.summary()), table, picker, self.status()
 
-    def ingest_api(self, files: Sequence[str] | None) -> dict[str, Any]:
-        """API: add files; the ingest report, with the uploads that were refused."""
+    def ingest_api(self, files: Sequence[str] | None, request: gr.Request | None = None) -> dict[str, Any]:
+        """API: add files; the ingest report, with the uploads that were refused and where each was saved.
+
+        Entries name files under ``name``/``file``, never ``path``: gradio_client would
+        take a ``{"path": ...}`` dict for a file to download.
+        """
         if not files:
             raise gr.Error("send at least one file")
-        accepted = accept_uploads(files, self.uploads_dir, self.max_upload_bytes)
+        accepted = self._accept(files, request)
         rejected = [{"name": r.name, "reason": r.reason} for r in accepted.rejected]
+        saved = [{"name": s.name, "file": str(s.path)} for s in accepted.saved]
         if not accepted.paths:
-            return {"ok": False, "rejected": rejected, "added": [], "failed": [], "summary": "nothing to add"}
+            return {"ok": False, "rejected": rejected, "saved": [], "added": [], "failed": [],
+                    "summary": "nothing to add"}
         try:
             report = self.assistant.ingest(list(accepted.paths))
         except RagError as exc:
             raise gr.Error(str(exc)) from exc
-        return {**render.report_dict(report), "rejected": rejected}
+        return {**render.report_dict(report), "rejected": rejected, "saved": saved}
+
+    def _remove_copies(self, removed: Sequence[str]) -> None:
+        """Delete the files the app saved for these documents; any other file stays on disk."""
+        for source in removed:
+            self.folder.remove(Path(source))
 
     def delete(self, display: str | None) -> tuple[str, list[list[str | int]], Any, str]:
-        """Remove one document (by the name shown in the table); its uploaded copy goes too."""
+        """Remove one document (by the name shown in the table); the copy the app saved of it goes too."""
         if not display:
             raise gr.Error("Pick a document to delete.")
         records = {r.display: r for r in self.assistant.sources()}
@@ -235,10 +269,7 @@ class Handlers:
             removed = self.assistant.delete([record.source])
         except RagError as exc:
             raise gr.Error(str(exc)) from exc
-        for source in removed:
-            path = Path(source)
-            if path.is_relative_to(self.uploads_dir.resolve()) and path.is_file():
-                path.unlink()
+        self._remove_copies(removed)
         table, picker = self.documents()
         return f"Deleted {render.md_escape(display)}.", table, picker, self.status()
 
@@ -247,7 +278,12 @@ class Handlers:
         records = {r.display: r for r in self.assistant.sources()}
         if display not in records:
             raise gr.Error(f"not in the index: {display}")
-        return self.assistant.delete([records[display].source])
+        try:
+            removed = self.assistant.delete([records[display].source])
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+        self._remove_copies(removed)
+        return removed
 
     # -- settings and sources -----------------------------------------------------
 

@@ -164,7 +164,8 @@ def report_dict(report: IngestReport) -> dict[str, object]:
         "added": list(report.added),
         "updated": list(report.updated),
         "unchanged": list(report.unchanged),
-        "failed": [{"path": f.path, "reason": f.reason} for f in report.failed],
+        # "file", not "path": gradio_client takes a dict with a "path" for a file to download
+        "failed": [{"file": f.path, "reason": f.reason} for f in report.failed],
         "skipped": list(report.skipped),
         "chunks_written": report.chunks_written,
         "summary": report.summary(),
