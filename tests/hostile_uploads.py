@@ -73,6 +73,20 @@ def bomb_zip(folder: Path, members: int = 8, member_bytes: int = 90_000) -> Path
     return path
 
 
+def lying_zip(folder: Path) -> Path:
+    """A member that says it is 1 kB but holds 20 MB of deflated zeros (both headers altered)."""
+    import struct
+
+    path = folder / "lying.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("small.txt", b"\0" * 20_000_000)
+    data = bytearray(path.read_bytes())
+    real, small = struct.pack("<I", 20_000_000), struct.pack("<I", 1_000)
+    assert data.count(real) == 2  # the uncompressed size, in the local header and the central directory
+    path.write_bytes(bytes(data).replace(real, small))
+    return path
+
+
 def cp437_name_zip(folder: Path) -> Path:
     """A member name in a legacy encoding (byte 0xE9, no UTF-8 flag): read as cp437, ``cafΘ.md``."""
     path = folder / "legacy-names.zip"

@@ -191,6 +191,15 @@ def test_hostile_archives_are_reported_and_nothing_escapes(tmp_path: Path) -> No
         "false-utf8.zip",
     }
     assert got.written == sum(p.stat().st_size for p in got.paths) <= 6 * 100_000
+    assert got.unpacked <= len(files) * 100_000  # the work: decompressed bytes, kept or not
+
+
+def test_a_member_that_lies_about_its_size_is_read_no_further(tmp_path: Path) -> None:
+    lying = hostile.lying_zip(tmp_path)
+    got = accept_uploads([lying], tmp_path / "uploads", max_bytes=100_000)
+    assert got.paths == () and "Bad CRC-32" in got.rejected[0].reason
+    assert got.unpacked <= 1_000  # at most what it claimed, not the 20 MB it holds
+    assert hostile.leftovers(tmp_path / "uploads") == []
 
 
 def test_the_allowance_caps_one_call(tmp_path: Path) -> None:

@@ -196,6 +196,8 @@ def test_each_session_has_an_upload_allowance(make_assistant: Callable[..., Assi
         report = client.predict([handle_file(str(second))], api_name="/ingest")
         assert "upload allowance" in _reasons(report)["second.txt"] and report["saved"] == []
         assert "RAG_MAX_SESSION_UPLOAD_MB" in _reasons(report)["second.txt"]
+        another = Client(url, verbose=False).predict([handle_file(str(second))], api_name="/ingest")
+        assert another["rejected"] == [] and len(another["saved"]) == 1  # a new session has its own allowance
     finally:
         close()
 

@@ -55,11 +55,15 @@ class Saved:
 
 @dataclass(frozen=True)
 class Accepted:
-    """Files ready to ingest, the uploads that were refused, and the bytes written."""
+    """Files ready to ingest, the uploads that were refused, the bytes written and decompressed.
+
+    ``unpacked`` counts every byte decompressed from zips, kept or not: the work done.
+    """
 
     saved: tuple[Saved, ...]
     rejected: tuple[Rejected, ...]
     written: int = 0
+    unpacked: int = 0
 
     @property
     def paths(self) -> tuple[Path, ...]:
@@ -74,6 +78,7 @@ class _Batch:
     saved: list[Saved] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     written: int = 0
+    unpacked: int = 0
     taken: set[Path] = field(default_factory=set)
 
     def left(self) -> int | None:
@@ -206,6 +211,7 @@ def _unpack_zip(archive: Path, name: str, folder: UploadFolder, max_bytes: int, 
                         reader = _Counted(raw)
                         size = folder.save(dest, reader, room)
             except TooBig:
+                batch.unpacked += reader.count if reader else 0
                 batch.rejected.append(Rejected(label, f"expands as it is unpacked: {over}"))
                 folder.prune(dest)
                 if rest := len(members) - i - 1:
@@ -215,7 +221,9 @@ def _unpack_zip(archive: Path, name: str, folder: UploadFolder, max_bytes: int, 
                 batch.rejected.append(Rejected(label, _read_error(exc)))
                 folder.prune(dest)
                 used += reader.count if reader else 0
+                batch.unpacked += reader.count if reader else 0
                 continue
+            batch.unpacked += reader.count
             used += size
             batch.written += size
             batch.saved.append(Saved(label, dest))
@@ -263,4 +271,4 @@ def accept_uploads(
             _unpack_zip(path, name, folder, max_bytes, batch)
         else:
             _save_file(path, name, folder, max_bytes, batch)
-    return Accepted(tuple(batch.saved), tuple(batch.rejected), batch.written)
+    return Accepted(tuple(batch.saved), tuple(batch.rejected), batch.written, batch.unpacked)
