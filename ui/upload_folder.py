@@ -50,10 +50,8 @@ class UploadFolder:
         path = self.root / MANIFEST
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return set()
         except (OSError, ValueError):
-            return set()  # an unreadable record owns nothing: the app then deletes nothing
+            return set()  # none yet, or unreadable: then the app owns nothing and deletes nothing
         files = data.get("files", []) if isinstance(data, dict) else []
         return {f for f in files if isinstance(f, str)}
 
@@ -90,7 +88,9 @@ class UploadFolder:
     def prune(self, path: Path | None) -> None:
         """Remove the folders above ``path`` that are left empty, up to the uploads folder."""
         parent = path.parent if path is not None else self.root
-        while parent != self.root and parent.is_relative_to(self.root) and not any(parent.iterdir()):
+        while parent != self.root and parent.is_relative_to(self.root) and parent.is_dir():
+            if any(parent.iterdir()):
+                return
             parent.rmdir()
             parent = parent.parent
 
