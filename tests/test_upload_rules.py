@@ -282,3 +282,25 @@ def test_upload_allowance_is_per_session_and_taken_in_turns() -> None:
         assert account.left == 1000
     with pytest.raises(ValueError):
         UploadAllowance(0)
+
+
+def test_encrypted_and_bzip2_members_are_refused_unread(tmp_path: Path) -> None:
+    import zipfile
+
+    packed = tmp_path / "packed.zip"
+    with zipfile.ZipFile(packed, "w") as zf:
+        zf.writestr("bz.md", "# Bz\n\n" + "text " * 100, compress_type=zipfile.ZIP_BZIP2)
+    locked = tmp_path / "locked.zip"
+    with zipfile.ZipFile(locked, "w") as zf:
+        zf.writestr("secret.md", "# Secret\n")
+    with zipfile.ZipFile(locked) as zf:
+        central = zf.start_dir
+    data = bytearray(locked.read_bytes())
+    data[6] |= 0x1  # "encrypted", in the local header
+    data[central + 8] |= 0x1  # and in the central directory
+    locked.write_bytes(bytes(data))
+    got = accept_uploads([packed, locked], tmp_path / "uploads", max_bytes=100_000)
+    reasons = {r.name: r.reason for r in got.rejected}
+    assert "re-create the zip with ordinary (deflate) compression" in reasons["packed.zip/bz.md"]
+    assert reasons["locked.zip/secret.md"].startswith("encrypted")
+    assert got.paths == () and got.unpacked == 0
