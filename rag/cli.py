@@ -160,7 +160,8 @@ def _require_documents(assistant: Assistant) -> None:
     if assistant.sources():
         return
     where = assistant.store.location
-    how = f"rag ingest FOLDER --index {where}" if not assistant.settings.chroma_url else "rag ingest FOLDER"
+    url = assistant.settings.chroma_url
+    how = f"rag ingest FOLDER --chroma-url {url}" if url else f"rag ingest FOLDER --index {where}"
     raise ConfigError(
         f"the index at {where} (collection {assistant.store.name}) holds no documents; add some with `{how}`"
     )
