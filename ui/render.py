@@ -203,10 +203,10 @@ def document_rows(records: Sequence[DocumentRecord]) -> list[list[str | int]]:
 
 def progress_markdown(rows: Sequence[tuple[str, str, str]], summary: str = "") -> str:
     """Per-file ingest progress: (file, state, detail) rows, then the summary line."""
-    lines = ["| File | Status |", "|---|---|"]
-    for name, state, detail in rows:
+    lines = ["| # | File | Status |", "|---|---|---|"]  # words, not icons: no emoji font needed
+    for i, (name, state, detail) in enumerate(rows, 1):
         info = f"{state}: {detail}" if detail else state
-        lines.append(f"| {md_escape(name)} | {md_escape(info)} |")
+        lines.append(f"| {i} | {md_escape(name)} | {md_escape(info)} |")
     if summary:
         lines += ["", md_escape(summary)]
     return "\n".join(lines)
