@@ -88,16 +88,24 @@ class Assistant:
 
     @classmethod
     def open(
-        cls, index_dir: str | Path | None = None, *, settings: Settings | None = None, **overrides: Any
+        cls,
+        index_dir: str | Path | None = None,
+        *,
+        settings: Settings | None = None,
+        create: bool = True,
+        **overrides: Any,
     ) -> Assistant:
         """Build an Assistant from settings (environment, then ``overrides``).
 
-        ``index_dir`` is the folder of the embedded Chroma index.
+        ``index_dir`` is the folder of the embedded Chroma index. A missing (or empty) folder
+        becomes a new index unless ``create`` is False, which raises ``ConfigError`` naming it;
+        a folder of other files that is not an index is always refused.
         """
         if index_dir is not None:
             overrides["index_dir"] = str(index_dir)
         settings = settings.with_(**overrides) if settings else Settings.from_env(**overrides)
-        return cls(store=build_store(settings), embedder=build_embedder(settings), settings=settings)
+        store = build_store(settings, create=create)
+        return cls(store=store, embedder=build_embedder(settings), settings=settings)
 
     def _options(self, **kw: Any) -> IngestOptions:
         return IngestOptions(

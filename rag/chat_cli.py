@@ -69,21 +69,6 @@ def print_checks(answer: Answer, out: TextIO | None = None) -> None:
             print(f"  ! \u201c{s.text}\u201d  ({cites}, support {s.score:.2f})", file=out)
 
 
-def checks_to_dict(answer: Answer) -> dict[str, Any]:
-    """The checks as JSON fields (``rag ask --json``)."""
-    return {
-        "backend": answer.backend,
-        "standalone_question": answer.standalone_question,
-        "removed_citations": list(answer.removed_citations),
-        "uncited": answer.uncited,
-        "sentences": [
-            {"text": s.text, "cited": list(s.cited), "support": s.score, "supported": s.supported,
-             "source": s.source, "evidence": list(s.evidence) if s.evidence else None, "claim": s.claim}
-            for s in answer.sentences
-        ],
-    }
-
-
 def stream_to(items: Any, out: TextIO) -> Answer:
     """Print the text pieces of a stream as they come; return its final ``Answer``."""
     shown: list[str] = []

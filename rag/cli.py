@@ -22,7 +22,6 @@ from rag.chat_cli import (
     LLM_KEYS,
     add_chat_arguments,
     add_llm_arguments,
-    checks_to_dict,
     print_checks,
     print_sources,
     run_chat,
@@ -92,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth", metavar="USER:PASSWORD|FILE", help="require a login (a file holds user:password lines)")
     p.add_argument("--sample", action="append", metavar="PATH", help="corpus to ingest when the index is empty "
                    "(default: the project's README.md and docs/)")
-    p.add_argument("--uploads", metavar="DIR", help="where uploaded files are kept (default: INDEX-uploads)")
+    p.add_argument("--uploads", metavar="DIR", help="where uploaded files are kept (default: INDEX/uploads)")
     p.add_argument("--max-upload-mb", type=float, metavar="MB", help="upload size limit (default: RAG_MAX_FILE_MB)")
     _common(p)
 
@@ -116,40 +115,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# setting name -> its flag, where the flag is not the name with dashes (``top_k`` -> ``--top-k``)
+_FLAG_NAMES = {
+    "index_dir": "--index", "embed_model": "--model", "llm_api_key": "--llm-key",
+    "llm_temperature": "--temperature", "llm_max_tokens": "--max-tokens",
+}
+
+
+def flag_name(setting: str) -> str:
+    """The command-line flag that sets ``setting`` (pure)."""
+    return _FLAG_NAMES.get(setting, "--" + setting.replace("_", "-"))
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     keys = (
         "index_dir", "chroma_url", "collection", "embed_model",
         "chunk_size", "chunk_overlap", "max_file_mb", "top_k", "retrieval", *LLM_KEYS,
     )
     values = {k: getattr(args, k, None) for k in keys}
+    flags = {k: flag_name(k) for k, v in values.items() if v is not None}
     if args.command not in LLM_COMMANDS:
         values["llm"] = "extractive"  # `rag ingest` never loads a language model
-    return Settings.from_env(**values)
+    return Settings.from_env(flags=flags, **values)
 
 
 def answer_to_dict(answer: Answer) -> dict[str, Any]:
-    return {
-        "question": answer.question,
-        "answer": answer.text,
-        "abstained": answer.abstained,
-        "citations": [
-            {
-                "n": c.n, "source": c.chunk.source, "display": c.chunk.display, "page": c.chunk.page,
-                "chunk_id": c.chunk.id, "sentence": c.sentence, "span_in_document": list(c.document_span),
-                "score": c.score,
-            }
-            for c in answer.citations
-        ],
-        "hits": [
-            {
-                "rank": h.rank, "score": round(h.score, 4), "display": h.chunk.display,
-                "page": h.chunk.page, "chunk_id": h.chunk.id,
-            }
-            for h in answer.hits
-        ],
-        "timings_ms": {k: round(v, 1) for k, v in answer.timings.items()},
-        **checks_to_dict(answer),
-    }
+    """``answer`` as JSON-ready values, under the field names of ``rag.Answer`` (docs/asking.md).
+
+    Each citation also carries its ``sentence``, ``document_span`` and ``location``
+    (properties of ``rag.Citation``); ``timings`` are rounded to 0.1 ms.
+    """
+    data = asdict(answer)
+    data["timings"] = {k: round(v, 1) for k, v in answer.timings.items()}
+    for out, citation in zip(data["citations"], answer.citations, strict=True):
+        out.update(sentence=citation.sentence, document_span=citation.document_span, location=citation.location)
+    return data
+
+
+# commands that only read an index: they never create one, and (but for delete and reset) need documents
+_READERS = frozenset({"ask", "chat", "sources", "delete", "reset"})
+
+
+def _require_documents(assistant: Assistant) -> None:
+    if assistant.sources():
+        return
+    where = assistant.store.location
+    url = assistant.settings.chroma_url
+    how = f"rag ingest FOLDER --chroma-url {url}" if url else f"rag ingest FOLDER --index {where}"
+    raise ConfigError(
+        f"the index at {where} (collection {assistant.store.name}) holds no documents; add some with `{how}`"
+    )
 
 
 def print_answer(answer: Answer) -> None:
@@ -200,9 +215,6 @@ def _cmd_sources(a: Assistant, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([asdict(r) for r in records], indent=2))
         return 0
-    if not records:
-        print("no documents indexed yet: rag ingest PATH")
-        return 0
     width = max(len(r.display) for r in records)
     print(f"{'file'.ljust(width)}  chunks  pages  ingested")
     for r in records:
@@ -235,7 +247,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         from evals.cli import run_from_args  # lazy: rag never imports evals at module level
 
         return run_from_args(args, _settings(args))
-    assistant = Assistant.open(settings=_settings(args))
+    assistant = Assistant.open(settings=_settings(args), create=args.command not in _READERS)
+    if args.command in ("ask", "chat", "sources"):
+        _require_documents(assistant)
     if args.command == "ui":
         from pathlib import Path
 

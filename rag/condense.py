@@ -3,8 +3,9 @@
 With an LLM, a follow-up is rewritten by the model (prompt ``condense_follow_up``).
 Without one, a simple rule does it: a question that leans on the conversation
 (it opens with "and"/"what about", refers back with "it", "he", "that"..., or
-has fewer than three content words) is joined to the last standalone question,
-so retrieval sees both the new ask and what it is about.
+has fewer than three content words and names nothing) is joined to the last
+standalone question, so retrieval sees both the new ask and what it is about. A
+question that names its subject ("How much is the Falcon budget?") stands alone.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from index.tokens import count_tokens
-from rag.lexical import terms, words
+from rag.lexical import STOP_WORDS, terms, words
 
 _CONNECTOR = re.compile(
     r"^\s*(?:and|but|also|so|then|or|ok(?:ay)?|what about|how about|and what about|what else)\b[\s,]*",
@@ -25,6 +26,7 @@ _REFERRING = frozenset(
     "former latter such".split()
 )
 MIN_CONTENT_TERMS = 3
+_CASED_WORD = re.compile(r"[^\W\d_][^\W_]*(?:['’][^\W_]+)?", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,23 @@ def is_follow_up(question: str) -> bool:
     tokens = words(question)
     if any(w in _REFERRING for w in tokens):
         return True
-    return len(set(terms(question))) < MIN_CONTENT_TERMS
+    return len(set(terms(question))) < MIN_CONTENT_TERMS and not names_something(question)
+
+
+def names_something(question: str) -> bool:
+    """True when ``question`` names its subject: a capitalised word after the first one (pure).
+
+    "How much is the Falcon budget?" names Project Falcon; "How much is the budget?" names
+    nothing, so it needs the conversation. "I" and capitalised stop words do not count.
+
+    >>> names_something("How much is the Falcon budget?"), names_something("How much is the budget?")
+    (True, False)
+    """
+    for word in _CASED_WORD.findall(question)[1:]:
+        lower = word.lower().replace("’", "'")
+        if word[0].isupper() and lower not in STOP_WORDS and lower != "i" and not lower.startswith("i'"):
+            return True
+    return False
 
 
 def rule_condense(previous_questions: Sequence[str], question: str) -> str:

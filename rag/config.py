@@ -6,8 +6,8 @@ This is the only module that reads environment variables.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import InitVar, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,56 +93,72 @@ class Settings:
     history_tokens: int = 1024
     shared_dir: str = ""  # evals: the shared data folder for sets whose corpus path goes through "shared"
 
-    def __post_init__(self) -> None:
+    # how each value was given, for error messages: setting name -> "flag --top-k",
+    # "config file PATH"...; a setting not named here is named by its environment variable
+    origins: InitVar[Mapping[str, str] | None] = None
+
+    def __post_init__(self, origins: Mapping[str, str] | None) -> None:
         if not self.index_dir:
             object.__setattr__(self, "index_dir", default_index_dir(os.environ))
         validate_chunking(self.chunk_size, self.chunk_overlap)
+
+        def where(name: str) -> str:
+            return (origins or {}).get(name) or f"setting {ENV_VARS[name]}"
+
         for name, low in (("top_k", 1), ("embed_batch_size", 1), ("answer_sentences", 1)):
             value = getattr(self, name)
             if value < low:
-                raise ConfigError(f"{name} ({value}) must be at least {low} (setting {ENV_VARS[name]})")
+                raise ConfigError(f"{name} ({value}) must be at least {low} ({where(name)})")
         if self.top_k > MAX_TOP_K:
-            raise ConfigError(f"top_k ({self.top_k}) must be at most {MAX_TOP_K} (setting RAG_TOP_K)")
-        validate_llm_settings(self)
+            raise ConfigError(f"top_k ({self.top_k}) must be at most {MAX_TOP_K} ({where('top_k')})")
+        validate_llm_settings(self, where)
         if self.retrieval not in ("dense", "bm25", "hybrid"):
-            raise ConfigError(
-                f"retrieval ({self.retrieval!r}) must be dense, bm25 or hybrid (setting RAG_RETRIEVAL / --retrieval)"
-            )
+            raise ConfigError(f"retrieval ({self.retrieval!r}) must be dense, bm25 or hybrid ({where('retrieval')})")
         if not 0.0 <= self.lexical_weight <= 1.0:
             raise ConfigError(
-                f"lexical_weight ({self.lexical_weight}) must be between 0 and 1 (setting RAG_LEXICAL_WEIGHT)"
+                f"lexical_weight ({self.lexical_weight}) must be between 0 and 1 ({where('lexical_weight')})"
             )
         for name in ("max_file_mb", "max_session_upload_mb"):
             if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} ({getattr(self, name)}) must be positive (setting {ENV_VARS[name]})")
+                raise ConfigError(f"{name} ({getattr(self, name)}) must be positive ({where(name)})")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, flags: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
         """Defaults, then the config file, then ``RAG_*`` environment variables, then ``overrides``.
 
         The config file is TOML with setting names as keys (``llm = "openai:qwen2.5"``):
         ``RAG_CONFIG`` names it, else ``$XDG_CONFIG_HOME/rag-assistant/config.toml`` (or
         ``~/.config/...``) is read when it exists. ``None`` overrides are ignored.
+        ``flags`` names the command-line flag each override came from (``{"top_k": "--top-k"}``),
+        so an error about a value names where it was given.
         """
         env = os.environ if env is None else env
         types = {f.name: f.type for f in fields(cls)}
-        values: dict[str, Any] = read_config_file(config_file_path(env), types)
+        path = config_file_path(env)
+        values: dict[str, Any] = read_config_file(path, types)
+        origins = {name: f"config file {path}" for name in values}
         for name, var in ENV_VARS.items():
             raw = env.get(var)
             if raw is None or raw == "":
                 continue
             values[name] = _parse(name, var, raw, str(types[name]))
+            origins.pop(name, None)  # named by its variable
         if "index_dir" not in values:
             values["index_dir"] = default_index_dir(env)
         openai_key = env.get("OPENAI_API_KEY", "")  # the key for OpenAI itself only, below
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values.update(given)
+        for name in given:
+            origins[name] = f"flag {flags[name]}" if flags and name in flags else f"argument {name}={given[name]!r}"
         unknown = set(values) - set(types)
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         openai_itself = str(values.get("llm", "")).lower().startswith("openai:") and not values.get("llm_url")
         if openai_key and openai_itself and not values.get("llm_api_key"):
             values["llm_api_key"] = openai_key  # never sent to a server of another host
-        return cls(**values)
+        return cls(**values, origins=origins)
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -199,12 +215,38 @@ def _parse(name: str, var: str, raw: str, type_name: str) -> Any:
     return raw
 
 
-def build_store(settings: Settings) -> ChromaStore:
+INDEX_MARKER = "chroma.sqlite3"  # the file every embedded Chroma index folder holds
+
+
+def check_index_folder(path: Path, *, create: bool) -> None:
+    """Refuse a folder that is not an index; with ``create`` False, also one that does not exist yet.
+
+    A missing or empty folder becomes a new index only when ``create`` is True (``rag ingest``,
+    ``rag ui``); a folder holding other files and no ``chroma.sqlite3`` is never taken over.
+    """
+    how = f"rag ingest FOLDER --index {path}"
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"index dir {path} is a file; give a folder with --index or RAG_INDEX_DIR")
+    if (path / INDEX_MARKER).is_file():
+        return
+    others = sorted(p.name for p in path.iterdir() if not p.name.startswith(".")) if path.is_dir() else []
+    if others:
+        shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+        raise ConfigError(
+            f"{path} is not an index: it holds other files ({shown}) and no {INDEX_MARKER}; "
+            "give the index folder with --index (or RAG_INDEX_DIR), or a new folder to create an index in"
+        )
+    if not create:
+        state = "is empty" if path.is_dir() else "does not exist"
+        raise ConfigError(f"no index at {path} (the folder {state}); create one with `{how}`")
+
+
+def build_store(settings: Settings, *, create: bool = True) -> ChromaStore:
+    """The store ``settings`` name; an embedded index folder is made only when ``create`` is True."""
     if settings.chroma_url:
         return ChromaStore.http(settings.chroma_url, settings.collection)
     path = Path(settings.index_dir).expanduser()
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"index dir {path} is a file; give a folder with --index or RAG_INDEX_DIR")
+    check_index_folder(path, create=create)
     path.mkdir(parents=True, exist_ok=True)
     return ChromaStore.persistent(str(path), settings.collection)
 
@@ -213,8 +255,8 @@ def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(settings.embed_model, batch_size=settings.embed_batch_size)
 
 
-def validate_llm_settings(settings: Settings) -> None:
-    """Check the LLM settings early; each message names the setting and the fix."""
+def validate_llm_settings(settings: Settings, where: Callable[[str], str] | None = None) -> None:
+    """Check the LLM settings early; each message names the setting (``where`` it was given) and the fix."""
     from rag.llm import EXTRACTIVE, parse_spec
 
     if settings.llm.strip().lower() not in EXTRACTIVE:
@@ -230,7 +272,8 @@ def validate_llm_settings(settings: Settings) -> None:
     )
     for name, ok, rule in checks:
         if not ok:
-            raise ConfigError(f"{name} ({getattr(settings, name)}) {rule} (setting {ENV_VARS[name]})")
+            given = where(name) if where else f"setting {ENV_VARS[name]}"
+            raise ConfigError(f"{name} ({getattr(settings, name)}) {rule} ({given})")
 
 
 def llm_options(settings: Settings) -> LLMOptions:

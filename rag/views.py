@@ -8,25 +8,31 @@ be opened) so front ends only format.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import IngestError, RagError
 from index.hashing import sha256_file
 from index.loaders import SUPPORTED_SUFFIXES, load_file
-from index.models import DocumentRecord
+from index.models import DocumentRecord, chunk_id
 from index.sentences import split_sentences
 from index.store import ChromaStore
 from rag.models import Answer
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
+    "Block",
     "DocumentView",
     "Segment",
     "answer_segments",
+    "document_openings",
+    "example_question",
     "example_questions",
     "open_cited_document",
+    "opening_heading",
+    "passage_blocks",
+    "plain_title",
 ]
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
@@ -127,30 +133,157 @@ def open_cited_document(store: ChromaStore, chunk_id: str, max_bytes: int = 50_0
     return DocumentView(chunk.source, chunk.display, chunk.title, chunk.page, chunk.text, 0, len(chunk.text), note)
 
 
+_INLINE_MARKUP = re.compile(r"[`*_]+|!?\[([^\]]*)\]\([^)]*\)")
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def plain_title(text: str) -> str:
+    """A heading or title as plain words: Markdown marks, link targets and extra space removed (pure).
+
+    >>> plain_title("## Measuring accuracy: `rag eval`")
+    'Measuring accuracy: rag eval'
+    """
+    text = _HEADING.sub("", text.strip())
+    text = _INLINE_MARKUP.sub(lambda m: m.group(1) or "", text)
+    return " ".join(text.split()).strip(" .:;#")
+
+
+def _is_file_name(title: str, display: str) -> bool:
+    stem = Path(display).stem
+    return not title or title == stem or title == Path(display).name
+
+
+def opening_heading(text: str, limit: int = 80) -> str:
+    """The first line of ``text`` when it reads as a heading (short, not a sentence), else "" (pure)."""
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        heading = plain_title(line)
+        looks_like_heading = bool(_HEADING.match(line)) or not line.rstrip().endswith((".", ",", ";", ":"))
+        return heading if looks_like_heading and 0 < len(heading) <= limit else ""
+    return ""
+
+
 def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split()).strip(" .:;#")
     if len(text) <= limit:
         return text
-    cut = text[:limit].rsplit(" ", 1)[0]
-    return cut + "…"
+    return text[:limit].rsplit(" ", 1)[0] + "…"
 
 
-def example_questions(records: Sequence[DocumentRecord], limit: int = 3) -> list[str]:
-    """A few questions to start with, from the titles of the indexed documents (pure).
+def example_question(title: str) -> str:
+    """A question a newcomer might ask about a document with this heading (pure).
 
-    >>> from index.models import DocumentRecord
-    >>> r = DocumentRecord("/d/ui.md", "ui.md", "The chat web UI", "h", 1, 0, 1, 0.0)
-    >>> example_questions([r])
-    ['What does "The chat web UI" say?']
+    >>> example_question("How do I delete a document?"), example_question("The chat web UI")
+    ('How do I delete a document?', 'What do the documents say about the chat web UI?')
     """
+    if title.endswith("?"):
+        return title
+    first, _, rest = title.partition(" ")
+    if first.lower() in ("the", "a", "an"):  # an article reads lower-case mid-sentence; names keep their case
+        first = first.lower()
+    return f"What do the documents say about {' '.join(filter(None, (first, rest)))}?"
+
+
+def example_questions(
+    records: Sequence[DocumentRecord], limit: int = 3, openings: Mapping[str, str] | None = None
+) -> list[str]:
+    """A few questions to start with, from the documents' titles or first headings (pure).
+
+    A title that is only the file name (a plain-text file has no other) is replaced by the
+    first line of the document's text (``openings``, by document id) when that reads as a
+    heading; a document with neither gives no question, so no file name or hash is shown.
+    Bigger documents come first, titles of one word last.
+
+    >>> from index.models import DocumentRecord, chunk_id
+    >>> r = DocumentRecord("/d/ui.md", "ui.md", "The `rag ui` chat", "h", 1, 0, 1, 0.0)
+    >>> example_questions([r])
+    ['What do the documents say about the rag ui chat?']
+    """
+    titles: list[tuple[bool, int, str, str]] = []
+    for record in records:
+        title = record.title
+        if _is_file_name(title, record.display):
+            title = opening_heading((openings or {}).get(record.source, ""))
+        title = _shorten(plain_title(title), 70)
+        if title:
+            # bigger documents first, but a one-word title ("Notes", a project's name) makes a vague question
+            titles.append((" " not in title, -record.chunks, record.display, title))
     questions: list[str] = []
-    for record in sorted(records, key=lambda r: (-r.chunks, r.display)):
-        title = _shorten(record.title or Path(record.display).stem, 60)
-        if not title:
-            continue
-        question = f'What does "{title}" say?'
+    for *_, title in sorted(titles):
+        question = example_question(title)
         if question not in questions:
             questions.append(question)
         if len(questions) == limit:
             break
     return questions
+
+
+def document_openings(store: ChromaStore, records: Sequence[DocumentRecord]) -> dict[str, str]:
+    """The first passage of each document whose title is only its file name, by document id."""
+    wanted = {
+        chunk_id(r.source, r.doc_hash, 0): r.source for r in records if _is_file_name(r.title, r.display)
+    }
+    return {wanted[c.id]: c.text for c in store.get_chunks(list(wanted))} if wanted else {}
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph, heading, list item or code block of a passage, as ``(start, end)`` ranges of its text.
+
+    A paragraph's ranges are its source lines (joined by spaces when shown); a heading's
+    range leaves out its ``#`` marks; a code block keeps its lines.
+    """
+
+    kind: str  # "paragraph" | "heading" | "item" | "code"
+    parts: tuple[tuple[int, int], ...]
+
+
+def passage_blocks(text: str) -> list[Block]:
+    r"""Split a passage into blocks for reading: hard line breaks inside a paragraph are not kept (pure).
+
+    >>> text = "## Cost\nIt is\nlow.\n\n- one"
+    >>> [(b.kind, [text[s:e] for s, e in b.parts]) for b in passage_blocks(text)]
+    [('heading', ['Cost']), ('paragraph', ['It is', 'low.']), ('item', ['one'])]
+    """
+    blocks: list[Block] = []
+    current: list[tuple[int, int]] = []
+    kind = "paragraph"
+    in_code = False
+
+    def flush() -> None:
+        nonlocal current
+        if current:
+            blocks.append(Block(kind, tuple(current)))
+        current = []
+
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        start, body = offset, line.rstrip("\r\n")
+        offset += len(line)
+        end = start + len(body)
+        if _FENCE.match(body):
+            flush()
+            in_code, kind = not in_code, "code" if not in_code else "paragraph"
+            continue
+        if in_code:
+            current.append((start, end))
+            continue
+        if not body.strip():
+            flush()
+            kind = "paragraph"
+            continue
+        marker = _HEADING.match(body) or _LIST_ITEM.match(body)
+        if marker:
+            flush()
+            kind = "heading" if _HEADING.match(body) else "item"
+            current.append((start + marker.end(), end))
+            if kind == "heading":
+                flush()
+                kind = "paragraph"
+            continue
+        lead = len(body) - len(body.lstrip())
+        current.append((start + lead, end))
+    flush()
+    return blocks

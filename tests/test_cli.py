@@ -96,19 +96,19 @@ def test_ask_json_citations_point_at_the_sentence_in_the_file(built: Built) -> N
     assert data["citations"], data
     original = (built.docs / SEED_FILE.name).read_text("utf-8")
     for citation in data["citations"]:
-        assert f"[{citation['n']}]" in data["answer"]
-        assert citation["source"] == str((built.docs / SEED_FILE.name).absolute())
-        assert citation["display"] == SEED_FILE.name
-        start, end = citation["span_in_document"]
+        assert f"[{citation['n']}]" in data["text"]
+        assert citation["chunk"]["source"] == str((built.docs / SEED_FILE.name).absolute())
+        assert citation["chunk"]["display"] == SEED_FILE.name
+        start, end = citation["document_span"]
         assert original[start:end] == citation["sentence"]
     assert "Copenhagen Business School" in data["citations"][0]["sentence"]
-    assert data["hits"][0]["rank"] == 1 and "total" in data["timings_ms"]
+    assert data["hits"][0]["rank"] == 1 and "total" in data["timings"]
 
     other = json.loads(rag("ask", "What is the sourdough starter fed with?", "--json", "--index",
                            str(built.index)).stdout)
     first = other["citations"][0]
-    assert first["display"] == "notes.md"
-    start, end = first["span_in_document"]
+    assert first["chunk"]["display"] == "notes.md"
+    start, end = first["document_span"]
     assert NOTES.strip()[start:end] == first["sentence"] and "rye flour" in first["sentence"]
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pytest
 
 from index.errors import RagError
 from index.tokens import count_tokens
+from rag import Assistant
 from rag.chat import split_turn, standalone_question
 from rag.condense import Message, as_messages, format_history, is_follow_up, rule_condense, trim_history
 
@@ -96,3 +98,45 @@ def test_standalone_question_uses_the_llm_when_there_is_one_and_trims_history() 
     assert by_rule == "Who said that? (about: What did China announce about quantum computing?)"
     # a standalone question is not rewritten
     assert standalone_question(messages[:3], None, 100) == (messages[2]["content"], "")
+
+
+# -- a question that names its subject stands alone ------------------------------------------
+
+@pytest.mark.parametrize(
+    ("question", "vague"),
+    [("How much is the Falcon budget?", "How much is the budget?"),
+     ("Who is Doug Fuller?", "Who is he?"),
+     ("When did Okonkwo join?", "When did they join?")],
+)
+def test_a_question_naming_its_subject_is_searched_as_written(question: str, vague: str) -> None:
+    assert not is_follow_up(question)
+    assert rule_condense(["Who leads Project Falcon?"], question) == question
+    messages = [
+        {"role": "user", "content": "Who leads Project Falcon?"},
+        {"role": "assistant", "content": "Mira Okonkwo leads it [1]."},
+        {"role": "user", "content": question},
+    ]
+    assert standalone_question(messages, None, 1024) == (question, "")
+    # the same question naming nothing still leans on the conversation
+    assert is_follow_up(vague)
+    assert rule_condense(["Who leads Project Falcon?"], vague).endswith("(about: Who leads Project Falcon?)")
+
+
+def test_the_assistant_searches_a_standalone_second_question_as_written(
+    make_assistant: Callable[..., Assistant], tmp_path: Path
+) -> None:
+    doc = tmp_path / "falcon.md"
+    doc.write_text(
+        "# Project Falcon\n\nProject Falcon is led by Mira Okonkwo of the Westbrook field station.\n\n"
+        "## Money\n\nThe Falcon budget for the coming year is four million euros.\n", "utf-8",
+    )
+    assistant = make_assistant()
+    assert assistant.ingest([doc]).ok
+    first = assistant.chat([{"role": "user", "content": "Who leads Project Falcon?"}])
+    answer = assistant.chat([
+        {"role": "user", "content": "Who leads Project Falcon?"},
+        {"role": "assistant", "content": first.text},
+        {"role": "user", "content": "How much is the Falcon budget?"},
+    ])
+    assert answer.standalone_question == "" and answer.question == "How much is the Falcon budget?"
+    assert "four million euros" in answer.text

@@ -133,7 +133,7 @@ def test_cli_with_chroma_url(server: ChromaServer, tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert seed_phrase() in data["citations"][0]["sentence"]
-    assert data["citations"][0]["display"] == SEED_FILE.name
+    assert data["citations"][0]["chunk"]["display"] == SEED_FILE.name
 
     out = rag("status")
     assert out.returncode == 0, out.stderr

@@ -76,7 +76,7 @@ def test_ingest_sources_delete_over_the_api(served: tuple[str, Assistant], tmp_p
     assert report["rejected"][0]["name"] == "x.exe" and "not accepted" in report["rejected"][0]["reason"]
     assert "otters.md" in [r["display"] for r in client.predict(api_name="/sources")]
     answer = client.predict("What does Olga juggle?", api_name="/ask")
-    assert "pebbles" in answer["answer"] and answer["citations"][0]["display"] == "otters.md"
+    assert "pebbles" in answer["text"] and answer["citations"][0]["chunk"]["display"] == "otters.md"
     assert client.predict("otters.md", api_name="/delete")
     assert "otters.md" not in [r["display"] for r in client.predict(api_name="/sources")]
 
@@ -95,7 +95,7 @@ def test_ten_sessions_five_questions_each_at_once(served: tuple[str, Assistant])
         texts = []
         for q in conversation(i):
             result, turns = handlers.ask(q, 5, "", turns)
-            texts.append(str(result["answer"]))
+            texts.append(str(result["text"]))
         return texts
 
     expected = {i: alone(i) for i in range(10)}
@@ -121,9 +121,9 @@ def test_ten_sessions_five_questions_each_at_once(served: tuple[str, Assistant])
     assert len(results) == 10
     for i, answers in results.items():
         mine = conversation(i)
-        assert ANSWERABLE[mine[0]] in str(answers[0]["answer"])
+        assert ANSWERABLE[mine[0]] in str(answers[0]["text"])
         for k, (q, r) in enumerate(zip(mine, answers, strict=True)):
-            assert r["question"] == q and r["answer"] == expected[i][k], f"session {i}, question {k + 1}"
+            assert r["question"] == q and r["text"] == expected[i][k], f"session {i}, question {k + 1}"
             assert r["citations"]
             assert r["turn"] == k + 1 and r["history"] == mine[: k + 1], f"session {i} saw another's history"
     assert took < 240
@@ -137,10 +137,10 @@ def test_login_is_required_when_auth_is_set(seed_assistant: Assistant, tmp_path:
         with pytest.raises(Exception):  # noqa: B017
             Client(url, auth=("ann", "wrong"), verbose=False)
         answer = Client(url, auth=("ann", "s3cret"), verbose=False).predict("Who is Doug Fuller?", api_name="/ask")
-        assert "Copenhagen" in answer["answer"]
+        assert "Copenhagen" in answer["text"]
         import httpx
 
-        page = httpx.get(url + "source?chunk=" + answer["citations"][0]["chunk_id"])
+        page = httpx.get(url + "source?chunk=" + answer["citations"][0]["chunk"]["id"])
         assert "Copenhagen" not in page.text  # the document page is behind the login too
     finally:
         close()

@@ -178,6 +178,7 @@ def test_ask_follow_up_open_source_upload_delete(server: dict[str, Any], browser
     page.locator("#delete-pick input").click()
     page.get_by_role("option", name="herons.md").click()
     page.locator("#delete-doc").click()
+    page.locator("#delete-confirm").click()  # deleting asks first
     page.locator("#delete-note").get_by_text("Deleted herons.md").wait_for()
     page.wait_for_function("() => !document.querySelector('#documents').innerText.includes('herons.md')")
     _shot(page, "08-deleted")

@@ -56,7 +56,7 @@ def test_answer_markdown_links_each_marker_and_marks_unsupported(seed_assistant:
     assert "not supported" not in md
     forged = Answer(answer.question, answer.text + " Invented claim here.", answer.citations, answer.hits, False)
     assert [s.supported for s in answer_segments(forged)][-1] is False
-    assert "Invented claim here. ⚠️ _(not supported by the sources)_" in render.answer_markdown(forged)
+    assert "Invented claim here. **(not supported by the sources)**" in render.answer_markdown(forged)
 
 
 def test_abstention_is_shown_as_not_found(seed_assistant: Assistant) -> None:
@@ -86,9 +86,9 @@ def test_sources_panel_escapes_document_text(seed_assistant: Assistant) -> None:
 
 # -- library additions used by the UI -------------------------------------------------
 
-def test_example_questions_come_from_titles(seed_assistant: Assistant) -> None:
-    questions = example_questions(seed_assistant.sources())
-    assert questions == ['What does "000_7cc84e104f871c44" say?']
+def test_example_questions_never_show_a_file_name(seed_assistant: Assistant) -> None:
+    # the seed article is plain text named by a hash and opens with a paragraph: no heading, no question
+    assert example_questions(seed_assistant.sources()) == []
 
 
 def test_open_cited_document_only_opens_indexed_chunks(seed_assistant: Assistant) -> None:
@@ -182,10 +182,10 @@ def test_follow_up_goes_to_the_assistant_as_a_conversation(
 
 def test_ask_api_returns_json_and_counts_turns(handlers: Handlers) -> None:
     result, turns = handlers.ask("Who is Doug Fuller?", 5, "", ())
-    assert result["citations"][0]["display"] == SEED_FILE.name and result["turn"] == 1
+    assert result["citations"][0]["chunk"]["display"] == SEED_FILE.name and result["turn"] == 1
     result, turns = handlers.ask("How will China nurture talent?", 3, "", turns)
     assert result["history"] == ["Who is Doug Fuller?", "How will China nurture talent?"]
-    assert "first-class scientists" in result["answer"] and len(result["hits"]) == 3
+    assert "first-class scientists" in result["text"] and len(result["hits"]) == 3
     with pytest.raises(gr.Error):
         handlers.ask("", 5, "", ())
 
@@ -202,9 +202,9 @@ def test_ingest_reports_each_file_and_lists_it(writable: Handlers, tmp_path: Pat
     exe.write_bytes(b"MZ")
     updates = list(writable.ingest([str(good), str(empty), str(exe)]))
     final, table, picker, status = updates[-1]
-    assert "✅ | herons.md | done: added" in final
-    assert "❌ | empty.txt | failed: empty file" in final
-    assert "⛔ | tool.exe | rejected: file type .exe is not accepted" in final
+    assert "| herons.md | done: added |" in final
+    assert "| empty.txt | failed: empty file" in final
+    assert "| tool.exe | rejected: file type .exe is not accepted" in final
     assert any(row[0] == "herons.md" for row in table) and "herons.md" in picker["choices"]
     assert "**Documents** 2" in status
     answer = writable.assistant.ask("Who fishes at the lake?")
@@ -262,7 +262,7 @@ def test_source_page_highlights_the_sentence_and_escapes_everything(writable: Ha
 def test_status_and_examples(handlers: Handlers) -> None:
     status = handlers.status()
     assert "**Documents** 1" in status and "MiniLM" in status and "**chunks** 3" in status
-    assert handlers.examples() and all(q.endswith("?") for q in handlers.examples())
+    assert all(q.endswith("?") for q in handlers.examples())
 
 
 def test_parse_auth(tmp_path: Path) -> None:

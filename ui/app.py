@@ -1,8 +1,9 @@
 """The Gradio Blocks app over a ``rag.Assistant``, and ``rag ui`` (``run_ui``).
 
-Layout: a Chat tab (conversation, question box, example questions, sources panel beside
-it), a Documents tab (upload, per-file progress, list, delete) and a Settings tab (the
-answer options of ``ui.options`` and the index status). A hidden page ``/source`` shows a
+Layout: a Chat tab (conversation with example questions while it is empty, question box,
+sources panel beside it, below it on a phone), a Documents tab (upload, per-file progress,
+list, delete after a confirmation) and a Settings tab (the answer options of ``ui.options``
+and the index status). A hidden page ``/source`` shows a
 cited document. Named API endpoints: ``/ask``, ``/ingest``, ``/sources`` (and ``/delete``,
 ``/status``).
 """
@@ -31,7 +32,15 @@ CSS = """
 .rag-source-head { display: flex; flex-wrap: wrap; gap: .4rem; align-items: baseline; margin-bottom: .35rem; }
 .rag-file { font-weight: 600; overflow-wrap: anywhere; }
 .rag-meta { color: var(--body-text-color-subdued); font-size: .85em; }
-.rag-passage { white-space: pre-wrap; overflow-wrap: anywhere; font-size: .9em; line-height: 1.45; }
+.rag-passage { overflow-wrap: anywhere; font-size: .9em; line-height: 1.45; }
+.rag-passage p { margin: 0 0 .45em; }
+.rag-passage .rag-heading { font-weight: 600; }
+.rag-passage .rag-item { padding-left: 1em; text-indent: -.7em; }
+.rag-passage .rag-item::before { content: "\\2022\\00a0"; }
+.rag-passage pre.rag-code { white-space: pre-wrap; font-size: .95em; margin: 0 0 .45em; }
+.rag-ns { white-space: nowrap; }
+.rag-ns a.rag-n { padding: 0; margin: 0; }
+.rag-passage mark.rag-support { padding: 0; border-radius: 0; }
 mark.rag-support { background: #fde68a; color: #111; padding: 0 .1em; border-radius: 2px; }
 .rag-notfound, .rag-sources-empty { color: var(--body-text-color-subdued); padding: .5rem 0; }
 .rag-notfound strong { color: var(--body-text-color); }
@@ -55,7 +64,7 @@ class UIConfig:
     host: str = "127.0.0.1"
     port: int = 7860
     auth: list[tuple[str, str]] | None = None
-    uploads_dir: Path | None = None  # default: next to the index folder
+    uploads_dir: Path | None = None  # default: INDEX/uploads
     max_upload_mb: float | None = None  # default: the index's max_file_mb
     session_upload_mb: float | None = None  # default: the max_session_upload_mb setting
     options: list[Option] = field(default_factory=lambda: list(OPTIONS))
@@ -63,8 +72,8 @@ class UIConfig:
 
 
 def default_uploads_dir(assistant: Assistant) -> Path:
-    index = Path(assistant.settings.index_dir).expanduser().resolve()
-    return index.with_name(index.name + "-uploads")
+    """``INDEX/uploads``: uploads live inside the index folder, so they go (and stay ignored) with it."""
+    return Path(assistant.settings.index_dir).expanduser().resolve() / "uploads"
 
 
 def build_app(assistant: Assistant, config: UIConfig | None = None) -> gr.Blocks:
@@ -81,35 +90,38 @@ def build_app(assistant: Assistant, config: UIConfig | None = None) -> gr.Blocks
     private: dict[str, Any] = {"api_visibility": "private"}
 
     with gr.Blocks(title=config.title, analytics_enabled=False) as demo:
-        gr.Navbar(visible=False)  # type: ignore[attr-defined]
+        # "hidden", not False: a Navbar with visible=False never mounts, so Gradio's default bar (a
+        # lone "Home" link, shown because the app has a second page) stays on screen
+        gr.Navbar(visible="hidden")  # type: ignore[attr-defined, arg-type]
         turns = gr.State(())
         gr.Markdown(f"## {render.md_escape(config.title)}", elem_id="app-title")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat-tab"), gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=320):
+                    examples = handlers.examples()
                     chatbot = gr.Chatbot(
                         elem_id="chat", label="Conversation", height=480, latex_delimiters=[],
                         buttons=["copy"], feedback_options=None, autoscroll=True,
-                        placeholder="Ask a question about the indexed documents. "
+                        placeholder="Ask a question about the indexed documents, or click an example. "
                         "Each answer cites its sources as [n]: click one to open it.",
+                        examples=[{"text": q} for q in examples] or None,
                     )
                     question = gr.Textbox(
                         show_label=False, placeholder="Ask a question…  (Enter to send)",
                         elem_id="question", lines=1, max_lines=4, submit_btn="Ask", autofocus=True,
                     )
-                    examples = handlers.examples()
-                    if examples:
-                        gr.Examples([[q] for q in examples], inputs=[question], label="Try")
                     with gr.Row():
                         new_chat = gr.Button("New chat", size="sm", elem_id="new-chat")
+                # Beside the chat; on a phone right below the question box (the examples live in the
+                # empty chat and are gone once it has an answer, so nothing stands between).
+                with gr.Column(scale=2, min_width=280, elem_id="sources-col"):
+                    gr.Markdown("### Sources")
+                    sources_panel = gr.HTML(render.sources_html(None), elem_id="sources")
                     with gr.Accordion("Copy the answer with its sources (Markdown)", open=False):
                         answer_md = gr.Textbox(
                             label="Answer and sources", lines=6, interactive=False, buttons=["copy"],
                             elem_id="answer-md",
                         )
-                with gr.Column(scale=2, min_width=280, elem_id="sources-col"):
-                    gr.Markdown("### Sources")
-                    sources_panel = gr.HTML(render.sources_html(None), elem_id="sources")
 
             with gr.Tab("Documents", id="documents-tab"):
                 upload = gr.File(
@@ -128,6 +140,11 @@ def build_app(assistant: Assistant, config: UIConfig | None = None) -> gr.Blocks
                         elem_id="delete-pick", scale=3,
                     )
                     delete_btn = gr.Button("Delete from the index", variant="stop", elem_id="delete-doc", scale=1)
+                with gr.Row(visible=False, elem_id="delete-confirm-row") as confirm_row:
+                    confirm_text = gr.Markdown(elem_id="delete-question")
+                    confirm_btn = gr.Button("Yes, delete", variant="stop", size="sm", elem_id="delete-confirm")
+                    cancel_btn = gr.Button("Cancel", size="sm", elem_id="delete-cancel")
+                pending_delete = gr.State("")
                 delete_note = gr.Markdown(elem_id="delete-note")
 
             with gr.Tab("Settings", id="settings-tab"):
@@ -148,14 +165,25 @@ def build_app(assistant: Assistant, config: UIConfig | None = None) -> gr.Blocks
             return handlers.select_message(state, evt.index)
 
         chatbot.select(on_select, [turns], [sources_panel, answer_md], api_name="ui_select", **private)
+
+        def on_example(evt: gr.SelectData, messages: Any, state: Any, *options: Any) -> Any:
+            yield from handlers.chat(str(evt.value.get("text", "")), messages, state, *options)
+
+        chatbot.example_select(
+            on_example, [chatbot, turns, *option_inputs], chat_outputs,
+            concurrency_limit=4, concurrency_id="answer", api_name="ui_example", **private,
+        )
         add_btn.click(
             handlers.ingest, [upload], [progress, table, picker, status],
             concurrency_id="write", api_name="ui_ingest", **private,
         )
-        delete_btn.click(
-            handlers.delete, [picker], [delete_note, table, picker, status],
+        confirm_outputs = [confirm_text, confirm_row, pending_delete]
+        delete_btn.click(handlers.confirm_delete, [picker], confirm_outputs, api_name="ui_confirm_delete", **private)
+        cancel_btn.click(handlers.cancel_delete, None, confirm_outputs, api_name="ui_cancel_delete", **private)
+        confirm_btn.click(
+            handlers.delete, [pending_delete], [delete_note, table, picker, status],
             concurrency_id="write", api_name="ui_delete", **private,
-        )
+        ).then(handlers.cancel_delete, None, confirm_outputs, **private)
         refresh.click(handlers.status, None, status, api_name="ui_refresh", **private)
         demo.load(handlers.documents, None, [table, picker], api_name="ui_documents", **private)
         demo.load(handlers.status, None, status, api_name="ui_status", **private)
@@ -178,7 +206,7 @@ def build_app(assistant: Assistant, config: UIConfig | None = None) -> gr.Blocks
         api_status.click(handlers.status, None, gr.Markdown(visible=False), api_name="status")
 
     with demo.route("Source", "/source", show_in_navbar=False):
-        gr.Navbar(visible=False)  # type: ignore[attr-defined]
+        gr.Navbar(visible="hidden")  # type: ignore[attr-defined, arg-type]
         gr.HTML('<a href="./">← Back to the chat</a>', elem_id="back")
         document = gr.HTML(elem_id="document", js_on_load=_SCROLL_JS)
 

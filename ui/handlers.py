@@ -18,7 +18,7 @@ import gradio as gr
 
 from rag import Answer, Assistant, RagError
 from rag.cli import answer_to_dict
-from rag.views import example_questions, open_cited_document
+from rag.views import document_openings, example_questions, open_cited_document
 from ui import render
 from ui.limits import UploadAllowance
 from ui.options import option_kwargs
@@ -104,7 +104,7 @@ class Handlers:
                 messages[-1] = {"role": "assistant", "content": render.streaming_markdown(text)}
                 yield [*messages], turns, render.sources_html(None), "", ""
         except RagError as exc:
-            notice = f"⚠️ **Could not answer:** {render.md_escape(str(exc))}"
+            notice = f"**Could not answer:** {render.md_escape(str(exc))}"
             messages[-1] = {"role": "assistant", "content": notice}
             yield [*messages], (*turns, Turn(question, None)), render.error_html(str(exc)), "", ""
             return
@@ -257,6 +257,21 @@ class Handlers:
         for source in removed:
             self.folder.remove(Path(source))
 
+    def confirm_delete(self, display: str | None) -> tuple[str, Any, str]:
+        """First step of a delete: ask to confirm. Returns the question, the confirm row's update, the name."""
+        if not display:
+            raise gr.Error("Pick a document to delete.")
+        if display not in {r.display for r in self.assistant.sources()}:
+            raise gr.Error(f"{display} is not in the index any more.")
+        prompt = (
+            f"Delete **{render.md_escape(display)}** from the index? Its passages will no longer be used "
+            "in answers; the file itself is not touched (an uploaded copy is removed)."
+        )
+        return prompt, gr.update(visible=True), display
+
+    def cancel_delete(self) -> tuple[str, Any, str]:
+        return "", gr.update(visible=False), ""
+
     def delete(self, display: str | None) -> tuple[str, list[list[str | int]], Any, str]:
         """Remove one document (by the name shown in the table); the copy the app saved of it goes too."""
         if not display:
@@ -291,7 +306,9 @@ class Handlers:
         return render.status_markdown(self.assistant.status())
 
     def examples(self, limit: int = 3) -> list[str]:
-        return example_questions(self.assistant.sources(), limit)
+        """Questions to start with, from the documents' titles or first headings."""
+        records = self.assistant.sources()
+        return example_questions(records, limit, document_openings(self.assistant.store, records))
 
     def source_page(self, params: dict[str, str]) -> str:
         """The page a ``[n]`` link opens: the cited document, passage and sentence highlighted."""
