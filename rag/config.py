@@ -17,6 +17,7 @@ from index.errors import ConfigError
 from index.store import ChromaStore
 
 if TYPE_CHECKING:
+    from index.onnx_embedding import OnnxEmbedder
     from rag.llm import LLMBackend, LLMOptions
     from rag.llm_answerer import LLMAnswerer
 
@@ -27,6 +28,16 @@ def default_index_dir(env: Mapping[str, str]) -> str:
     return str(Path(base) / "rag-assistant" / "index")
 
 
+def default_cache_dir(env: Mapping[str, str]) -> str:
+    """``$XDG_CACHE_HOME/rag-assistant``, else ``~/.cache/rag-assistant`` (the exported ONNX models)."""
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(base) / "rag-assistant")
+
+
+# how the embedding model runs: ONNX Runtime (fp32, or int8-quantised) or PyTorch
+EMBED_BACKENDS = ("onnx", "onnx-int8", "torch")
+
+
 # setting name -> environment variable
 ENV_VARS: dict[str, str] = {
     "index_dir": "RAG_INDEX_DIR",
@@ -34,6 +45,8 @@ ENV_VARS: dict[str, str] = {
     "collection": "RAG_COLLECTION",
     "embed_model": "RAG_EMBED_MODEL",
     "embed_batch_size": "RAG_EMBED_BATCH_SIZE",
+    "embed_backend": "RAG_EMBED_BACKEND",
+    "cache_dir": "RAG_CACHE_DIR",
     "chunk_size": "RAG_CHUNK_SIZE",
     "chunk_overlap": "RAG_CHUNK_OVERLAP",
     "top_k": "RAG_TOP_K",
@@ -69,6 +82,8 @@ class Settings:
     collection: str = "default"
     embed_model: str = DEFAULT_MODEL
     embed_batch_size: int = 32
+    embed_backend: str = "onnx"  # onnx | onnx-int8 | torch (EMBED_BACKENDS)
+    cache_dir: str = ""  # empty: default_cache_dir(); the ONNX export lives in CACHE/onnx/<model hash>/
     chunk_size: int = 224
     chunk_overlap: int = 64
     top_k: int = 5
@@ -91,6 +106,13 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.index_dir:
             object.__setattr__(self, "index_dir", default_index_dir(os.environ))
+        if not self.cache_dir:
+            object.__setattr__(self, "cache_dir", default_cache_dir(os.environ))
+        if self.embed_backend not in EMBED_BACKENDS:
+            raise ConfigError(
+                f"embed_backend ({self.embed_backend!r}) must be one of {', '.join(EMBED_BACKENDS)} "
+                "(setting RAG_EMBED_BACKEND / --embed-backend)"
+            )
         validate_chunking(self.chunk_size, self.chunk_overlap)
         for name, low in (("top_k", 1), ("embed_batch_size", 1), ("answer_sentences", 1)):
             value = getattr(self, name)
@@ -128,6 +150,8 @@ class Settings:
             values[name] = _parse(name, var, raw, str(types[name]))
         if "index_dir" not in values:
             values["index_dir"] = default_index_dir(env)
+        if "cache_dir" not in values:
+            values["cache_dir"] = default_cache_dir(env)
         openai_key = env.get("OPENAI_API_KEY", "")  # the key for OpenAI itself only, below
         values.update({k: v for k, v in overrides.items() if v is not None})
         unknown = set(values) - set(types)
@@ -203,8 +227,19 @@ def build_store(settings: Settings) -> ChromaStore:
     return ChromaStore.persistent(str(path), settings.collection)
 
 
-def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(settings.embed_model, batch_size=settings.embed_batch_size)
+def build_embedder(settings: Settings, *, quiet: bool = True) -> OnnxEmbedder | SentenceTransformerEmbedder:
+    """The embedder for ``settings.embed_backend``; nothing is loaded until the first text.
+
+    ``quiet`` keeps third-party progress bars and warnings off the terminal.
+    """
+    if settings.embed_backend == "torch":
+        return SentenceTransformerEmbedder(settings.embed_model, batch_size=settings.embed_batch_size, quiet=quiet)
+    from index.onnx_embedding import OnnxEmbedder  # numpy, but not onnxruntime yet: `import rag` stays light
+
+    return OnnxEmbedder(
+        settings.embed_model, cache_dir=settings.cache_dir, quantized=settings.embed_backend == "onnx-int8",
+        batch_size=settings.embed_batch_size, quiet=quiet,
+    )
 
 
 def validate_llm_settings(settings: Settings) -> None:
