@@ -59,15 +59,42 @@ def ensure_onnx(spec: ModelSpec, folder: Path, variant: str, *, quiet: bool = Tr
     with _exclusive(folder / ".export.lock"):
         if target.is_file():  # another process made it while this one waited
             return target
-        reference = _torch_vectors(spec, quiet)
+        torch_model = _TorchModel(spec, quiet)
         fp32 = folder / VARIANT_FILES["fp32"]
         if not fp32.is_file():
             log.warning("first use of the onnx embedder: exporting %s to %s (once, takes a minute)", spec.folder, fp32)
-            _make_checked(fp32, lambda tmp: _export_fp32(spec, tmp, quiet), spec, reference, "fp32")
+            _make_checked(fp32, lambda tmp: _export_fp32(torch_model.get(), tmp, quiet), spec, torch_model.vectors,
+                          "fp32")
         if variant == "int8":
             log.warning("quantising %s to int8 (once)", fp32)
-            _make_checked(target, lambda tmp: _quantize_int8(fp32, tmp), spec, reference, "int8")
+            _make_checked(target, lambda tmp: _quantize_int8(fp32, tmp), spec, torch_model.vectors, "int8")
         return target
+
+
+class _TorchModel:
+    """The sentence-transformers model and its vectors of CHECK_TEXTS, each made once, when first needed."""
+
+    def __init__(self, spec: ModelSpec, quiet: bool) -> None:
+        self._spec = spec
+        self._quiet = quiet
+        self._model: Any = None
+        self._vectors: FloatArray | None = None
+
+    def get(self) -> Any:
+        if self._model is None:
+            with _hushed(self._quiet):
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(str(self._spec.folder), device="cpu", local_files_only=True)
+        return self._model
+
+    def vectors(self) -> FloatArray:
+        if self._vectors is None:
+            with _hushed(self._quiet):
+                out = self.get().encode(list(CHECK_TEXTS), normalize_embeddings=True, convert_to_numpy=True,
+                                        show_progress_bar=False)
+            self._vectors = np.asarray(out, dtype=np.float32)
+        return self._vectors
 
 
 @contextlib.contextmanager
@@ -89,7 +116,7 @@ def cosines(a: FloatArray, b: FloatArray) -> FloatArray:
 
 
 def _make_checked(
-    target: Path, make: Callable[[Path], None], spec: ModelSpec, reference: FloatArray, variant: str
+    target: Path, make: Callable[[Path], None], spec: ModelSpec, reference: Callable[[], FloatArray], variant: str
 ) -> None:
     """``make`` writes one self-contained ONNX file; it is stored as graph + weights file, checked, renamed.
 
@@ -111,7 +138,7 @@ def _make_checked(
                 "Use RAG_EMBED_BACKEND=torch for this model"
             ) from exc
         vectors = OnnxEncoder(graph, spec).encode(list(CHECK_TEXTS), batch_size=4)
-        sims = cosines(vectors, reference)
+        sims = cosines(vectors, reference())
         worst = int(np.argmin(sims))
         if not sims[worst] >= MIN_COSINE[variant]:
             raise ConfigError(
@@ -169,27 +196,10 @@ def _hushed(quiet: bool) -> Iterator[None]:
         torch_log.setLevel(level)
 
 
-def _torch_module(spec: ModelSpec, quiet: bool) -> Any:
-    """The sentence-transformers model, loaded offline from the folder."""
-    with _hushed(quiet):
-        from sentence_transformers import SentenceTransformer
-
-        return SentenceTransformer(str(spec.folder), device="cpu", local_files_only=True)
-
-
-def _torch_vectors(spec: ModelSpec, quiet: bool) -> FloatArray:
-    model = _torch_module(spec, quiet)
-    with _hushed(quiet):
-        vectors = model.encode(list(CHECK_TEXTS), normalize_embeddings=True, convert_to_numpy=True,
-                               show_progress_bar=False)
-    return np.asarray(vectors, dtype=np.float32)
-
-
-def _export_fp32(spec: ModelSpec, path: Path, quiet: bool) -> None:
+def _export_fp32(sentence_model: Any, path: Path, quiet: bool) -> None:
     import torch
 
-    transformer = _torch_module(spec, quiet)[0]
-    hf_model = transformer.auto_model
+    hf_model = sentence_model[0].auto_model  # the Transformer module's Hugging Face model
 
     class Hidden(torch.nn.Module):  # token ids in, last hidden state out: pooling runs in numpy
         def __init__(self, inner: Any) -> None:
