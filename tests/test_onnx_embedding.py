@@ -257,3 +257,15 @@ def test_the_backend_setting_picks_the_embedder(tmp_path: Path) -> None:
     from_env = Settings.from_env(env)
     assert from_env.embed_backend == "torch"
     assert from_env.cache_dir == str(tmp_path / "xdg" / "rag-assistant")
+
+
+def test_evals_build_one_index_per_embedding_backend(tmp_path: Path) -> None:
+    """`rag eval --compare embed_backend=onnx,onnx-int8` must not search int8 queries in fp32 vectors."""
+    from evals.datasets import EvalSet
+    from evals.runner import index_key
+
+    eval_set = EvalSet("s", "jsonl", "s.jsonl", (), (tmp_path / "corpus",))
+    base = Settings(index_dir=str(tmp_path / "i"))
+    keys = {b: index_key(eval_set, base.with_(embed_backend=b)) for b in ("onnx", "onnx-int8", "torch")}
+    assert len(set(keys.values())) == 3
+    assert index_key(eval_set, base.with_(top_k=9)) == keys["onnx"]  # search settings still share the index
