@@ -175,6 +175,9 @@ class OnnxEncoder:
         self._tokenizer = tokenizer
         options = ort.SessionOptions()
         options.log_severity_level = 3 if quiet else 2  # errors only unless verbose
+        # Threads that wait for work sleep instead of spinning: a question is a few small
+        # matrix products, and spinning only burns CPU that a busy machine needs elsewhere.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads > 0:
             options.intra_op_num_threads = threads
         self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
