@@ -193,7 +193,7 @@ class OnnxEncoder:
         return out
 
     def _encode_batch(self, texts: list[str]) -> FloatArray:
-        prepared = [t.strip().lower() if self.spec.do_lower_case else t.strip() for t in texts]
+        prepared = [t.lower() for t in texts] if self.spec.do_lower_case else texts  # as sentence-transformers
         encodings = self._tokenizer.encode_batch(prepared)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
