@@ -183,9 +183,16 @@ def apply_setting(settings: Settings, key: str, raw: str) -> Settings:
 
 
 def index_key(eval_set: EvalSet, settings: Settings) -> str:
-    """The eval index a set and settings use: the corpus and what the index is built with."""
+    """The eval index a set and settings use: the corpus and what the index is built with.
+
+    The embedding backend is part of it: int8 vectors differ from fp32 ones, and settings
+    that share an index share its embedder, so ``--compare embed_backend=onnx,onnx-int8``
+    must build (and time) one index per backend.
+    """
     parts = [*sorted(str(p) for p in eval_set.corpus), settings.embed_model,
              str(settings.chunk_size), str(settings.chunk_overlap)]
+    if settings.embed_backend != "onnx":  # the default keeps the key its indexes had before the setting
+        parts.append(settings.embed_backend)
     return hashlib.sha1("\x00".join(parts).encode()).hexdigest()[:12]
 
 

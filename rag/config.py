@@ -17,6 +17,7 @@ from index.errors import ConfigError
 from index.store import ChromaStore
 
 if TYPE_CHECKING:
+    from index.onnx_embedding import OnnxEmbedder
     from rag.llm import LLMBackend, LLMOptions
     from rag.llm_answerer import LLMAnswerer
 
@@ -30,6 +31,16 @@ def default_index_dir(env: Mapping[str, str]) -> str:
 MAX_TOP_K = 200  # passages per question: more only slows answers down
 
 
+def default_cache_dir(env: Mapping[str, str]) -> str:
+    """``$XDG_CACHE_HOME/rag-assistant``, else ``~/.cache/rag-assistant`` (the exported ONNX models)."""
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(base) / "rag-assistant")
+
+
+# how the embedding model runs: ONNX Runtime (fp32, or int8-quantised) or PyTorch
+EMBED_BACKENDS = ("onnx", "onnx-int8", "torch")
+
+
 # setting name -> environment variable
 ENV_VARS: dict[str, str] = {
     "index_dir": "RAG_INDEX_DIR",
@@ -37,6 +48,8 @@ ENV_VARS: dict[str, str] = {
     "collection": "RAG_COLLECTION",
     "embed_model": "RAG_EMBED_MODEL",
     "embed_batch_size": "RAG_EMBED_BATCH_SIZE",
+    "embed_backend": "RAG_EMBED_BACKEND",
+    "cache_dir": "RAG_CACHE_DIR",
     "chunk_size": "RAG_CHUNK_SIZE",
     "chunk_overlap": "RAG_CHUNK_OVERLAP",
     "top_k": "RAG_TOP_K",
@@ -73,6 +86,8 @@ class Settings:
     collection: str = "default"
     embed_model: str = DEFAULT_MODEL
     embed_batch_size: int = 32
+    embed_backend: str = "onnx"  # onnx | onnx-int8 | torch (EMBED_BACKENDS)
+    cache_dir: str = ""  # empty: default_cache_dir(); the ONNX export lives in CACHE/onnx/<model hash>/
     chunk_size: int = 224
     chunk_overlap: int = 64
     top_k: int = 5
@@ -100,10 +115,18 @@ class Settings:
     def __post_init__(self, origins: Mapping[str, str] | None) -> None:
         if not self.index_dir:
             object.__setattr__(self, "index_dir", default_index_dir(os.environ))
+        if not self.cache_dir:
+            object.__setattr__(self, "cache_dir", default_cache_dir(os.environ))
         validate_chunking(self.chunk_size, self.chunk_overlap)
 
         def where(name: str) -> str:
             return (origins or {}).get(name) or f"setting {ENV_VARS[name]}"
+
+        if self.embed_backend not in EMBED_BACKENDS:
+            raise ConfigError(
+                f"embed_backend ({self.embed_backend!r}) must be one of {', '.join(EMBED_BACKENDS)} "
+                f"({where('embed_backend')})"
+            )
 
         for name, low in (("top_k", 1), ("embed_batch_size", 1), ("answer_sentences", 1)):
             value = getattr(self, name)
@@ -147,6 +170,8 @@ class Settings:
             origins.pop(name, None)  # named by its variable
         if "index_dir" not in values:
             values["index_dir"] = default_index_dir(env)
+        if "cache_dir" not in values:
+            values["cache_dir"] = default_cache_dir(env)
         openai_key = env.get("OPENAI_API_KEY", "")  # the key for OpenAI itself only, below
         given = {k: v for k, v in overrides.items() if v is not None}
         values.update(given)
@@ -251,8 +276,19 @@ def build_store(settings: Settings, *, create: bool = True) -> ChromaStore:
     return ChromaStore.persistent(str(path), settings.collection)
 
 
-def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(settings.embed_model, batch_size=settings.embed_batch_size)
+def build_embedder(settings: Settings, *, quiet: bool = True) -> OnnxEmbedder | SentenceTransformerEmbedder:
+    """The embedder for ``settings.embed_backend``; nothing is loaded until the first text.
+
+    ``quiet`` keeps third-party progress bars and warnings off the terminal.
+    """
+    if settings.embed_backend == "torch":
+        return SentenceTransformerEmbedder(settings.embed_model, batch_size=settings.embed_batch_size, quiet=quiet)
+    from index.onnx_embedding import OnnxEmbedder  # numpy, but not onnxruntime yet: `import rag` stays light
+
+    return OnnxEmbedder(
+        settings.embed_model, cache_dir=settings.cache_dir, quantized=settings.embed_backend == "onnx-int8",
+        batch_size=settings.embed_batch_size, quiet=quiet,
+    )
 
 
 def validate_llm_settings(settings: Settings, where: Callable[[str], str] | None = None) -> None:

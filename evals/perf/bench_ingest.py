@@ -37,7 +37,7 @@ from typing import Any
 from evals.perf.table import Metric, render, summarize
 from index.embedding import Embedder
 from rag import Assistant, Settings
-from rag.config import build_embedder, build_store
+from rag.config import EMBED_BACKENDS, build_embedder, build_store
 
 REPO = Path(__file__).resolve().parents[2]
 XQUAD = Path("evaldata") / "xquad-en" / "xquad.en.json"
@@ -60,6 +60,7 @@ class Models:
     baseline: Any
     batch_size: int
     chunking: tuple[int, int]
+    backend: str = "onnx"  # our embedder's backend (RAG_EMBED_BACKEND); the raw and baseline rows are PyTorch
 
 
 METRICS: tuple[Metric, ...] = (
@@ -140,7 +141,7 @@ class RecordingEmbedder:
 def settings_for(index_dir: Path, models: Models) -> Settings:
     return Settings(
         index_dir=str(index_dir), collection=COLLECTION, embed_batch_size=models.batch_size,
-        chunk_size=models.chunking[0], chunk_overlap=models.chunking[1],
+        chunk_size=models.chunking[0], chunk_overlap=models.chunking[1], embed_backend=models.backend,
     )
 
 
@@ -294,7 +295,7 @@ def describe(corpus: Corpus, runs: Sequence[dict[str, Any]], args: argparse.Name
         f"{len(corpus.paragraphs)} paragraphs -> {first['chunks']} chunks (ours), "
         f"{first['base_chunks']} nodes (baseline); {len(corpus.questions)} questions; "
         f"repeat={args.repeat}, batch_size={args.batch_size}, chunk {args.chunk_size}/{args.chunk_overlap}, "
-        f"torch threads={threads}"
+        f"torch threads={threads}, our embedder: {args.embed_backend}"
     )
 
 
@@ -314,6 +315,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--threads", type=int, default=0,
         help="torch CPU threads for every contender (default 0: torch's own choice)",
     )
+    parser.add_argument("--embed-backend", choices=EMBED_BACKENDS, default=Settings.embed_backend,
+                        help="our embedder: onnx (default), onnx-int8 or torch (the README's table: torch)")
     parser.add_argument("--json", type=Path, help="also save the runs and the summary here")
     args = parser.parse_args(argv)
     if args.repeat < 1 or (args.limit is not None and args.limit < 1) or args.questions < 1:
@@ -333,6 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         baseline=load_baseline_embedder(folder, args.batch_size),
         batch_size=args.batch_size,
         chunking=(args.chunk_size, args.chunk_overlap),
+        backend=args.embed_backend,
     )
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-docs-") as tmp:
