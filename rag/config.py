@@ -38,6 +38,7 @@ ENV_VARS: dict[str, str] = {
     "chunk_overlap": "RAG_CHUNK_OVERLAP",
     "top_k": "RAG_TOP_K",
     "max_file_mb": "RAG_MAX_FILE_MB",
+    "file_timeout": "RAG_FILE_TIMEOUT",
     "answer_sentences": "RAG_ANSWER_SENTENCES",
     "retrieval": "RAG_RETRIEVAL",
     "lexical_weight": "RAG_LEXICAL_WEIGHT",
@@ -73,6 +74,7 @@ class Settings:
     chunk_overlap: int = 64
     top_k: int = 5
     max_file_mb: float = 50.0
+    file_timeout: float = 120.0  # seconds to read one file when ingesting; 0: no limit
     answer_sentences: int = 2
     retrieval: str = "hybrid"  # dense | bm25 | hybrid
     lexical_weight: float = 0.4  # share of BM25 in hybrid fusion (chosen by the evals)
@@ -109,6 +111,11 @@ class Settings:
             )
         if self.max_file_mb <= 0:
             raise ConfigError(f"max_file_mb ({self.max_file_mb}) must be positive (setting RAG_MAX_FILE_MB)")
+        if self.file_timeout < 0:
+            raise ConfigError(
+                f"file_timeout ({self.file_timeout}) must be 0 (no limit) or more seconds "
+                "(setting RAG_FILE_TIMEOUT / --file-timeout)"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -127,13 +127,13 @@ def test_docx_nested_tables_are_read_once(tmp_path: Path) -> None:
 
 CHUNK = """
 import json, random
-from index.chunking import iter_chunks
+from index.chunking import chunk_text
 rng = random.Random(1)
 vocab = "harbour lantern orchard glacier compass ledger meadow quarry beacon canyon".split()
 KIND
 count = 0
 covered = 0
-for c in iter_chunks(text, chunk_size=224, chunk_overlap=64):
+for c in chunk_text(text, chunk_size=224, chunk_overlap=64):
     assert 0 < c.tokens <= 240, c  # "about" chunk_size: word counts are estimates
     count += 1
     covered = c.end
