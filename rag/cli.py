@@ -16,6 +16,7 @@ from dataclasses import asdict
 from typing import Any
 
 from index.errors import ConfigError, IndexMismatchError, RagError
+from index.names import printable, printable_id
 from rag.assistant import Assistant
 from rag.chat_cli import (
     LLM_COMMANDS,
@@ -30,7 +31,6 @@ from rag.chat_cli import (
 )
 from rag.config import Settings
 from rag.models import Answer
-from rag.views import printable, printable_id
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -16,7 +16,7 @@ from index.errors import IngestError, RagError
 from index.hashing import sha256_file
 from index.loaders import SUPPORTED_SUFFIXES, load_file
 from index.models import DocumentRecord
-from index.names import document_path, printable, printable_id
+from index.names import document_path
 from index.sentences import split_sentences
 from index.store import ChromaStore
 from rag.models import Answer
@@ -28,8 +28,6 @@ __all__ = [
     "answer_segments",
     "example_questions",
     "open_cited_document",
-    "printable",
-    "printable_id",
 ]
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
@@ -142,7 +140,6 @@ def example_questions(records: Sequence[DocumentRecord], limit: int = 3) -> list
     """A few questions to start with, from the titles of the indexed documents (pure).
 
     >>> from index.models import DocumentRecord
-from index.names import document_path, printable, printable_id
     >>> r = DocumentRecord("/d/ui.md", "ui.md", "The chat web UI", "h", 1, 0, 1, 0.0)
     >>> example_questions([r])
     ['What does "The chat web UI" say?']
