@@ -10,7 +10,7 @@ cut between words.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from index.errors import ConfigError
@@ -41,29 +41,156 @@ def validate_chunking(chunk_size: int, chunk_overlap: int) -> None:
         )
 
 
-def _units(
-    text: str, start: int, end: int, chunk_size: int, counter: Callable[[list[str]], list[int]]
-) -> list[tuple[int, int, int]]:
-    """Sentences as (start, end, tokens); over-long sentences become word runs."""
-    spans = split_sentences(text, start, end)
-    counts = counter([text[s:e] for s, e in spans])
-    units: list[tuple[int, int, int]] = []
-    for (s, e), n in zip(spans, counts, strict=True):
-        if n <= chunk_size:
-            units.append((s, e, n))
+Unit = tuple[int, int, int]  # (start, end, tokens) of a sentence or a run of words
+Counter = Callable[[list[str]], list[int]]
+
+WINDOW = 1 << 16
+"""Characters split into sentences at a time: memory stays flat however long the text."""
+_EXACT_GROUP = 64  # chunks whose exact token counts are asked for at once
+
+
+def sentence_windows(text: str, start: int, end: int, window: int = WINDOW) -> Iterator[list[tuple[int, int]]]:
+    """``split_sentences(text, start, end)`` in consecutive lists, reading ``window`` characters at a time.
+
+    A window's last sentence may be cut off by the window's end, so it is read again as
+    the start of the next window; the spans are those of one call over the whole range
+    (see ``sentences._hard_line_breaks`` for the one bounded look-back). A sentence longer
+    than a window is ended at the window's last white space (or at its end, inside one
+    giant word), so no span is longer than a window.
+    """
+    pos = start
+    while pos < end:
+        stop = min(end, pos + window)
+        spans = split_sentences(text, pos, stop)
+        if stop == end:
+            yield spans
+            return
+        if len(spans) >= 2:
+            yield spans[:-1]
+            pos = spans[-1][0]
             continue
-        # Each word counted with one leading space, as it appears mid-sentence.
-        words = [(m.start(), m.start() + len(m.group().rstrip())) for m in _WORD.finditer(text, s, e)]
-        word_counts = counter([" " + text[a:b] for a, b in words])
-        piece_start, piece_end, piece_tokens = words[0][0], words[0][1], 0
-        for (a, b), wn in zip(words, word_counts, strict=True):
-            if piece_tokens and piece_tokens + wn > chunk_size:
-                units.append((piece_start, piece_end, piece_tokens))
-                piece_start, piece_tokens = a, 0
-            piece_tokens += wn
-            piece_end = b
-        units.append((piece_start, piece_end, piece_tokens))
-    return units
+        if not spans:  # only white space
+            pos = stop
+            continue
+        s = spans[0][0]
+        cut = _last_space(text, s, stop)
+        piece = cut if cut > s else stop
+        yield [(s, len(text[s:piece].rstrip()) + s)]
+        pos = piece
+
+
+def _last_space(text: str, start: int, stop: int) -> int:
+    """Offset of the last white space in ``text[start:stop]`` (``start`` when there is none)."""
+    for i in range(stop - 1, start, -1):
+        if text[i].isspace():
+            return i
+        if stop - i > 4096:  # a giant word: cut it at the window's end instead
+            break
+    return start
+
+
+def _split_word(text: str, a: int, b: int, chunk_size: int, counter: Counter) -> list[Unit]:
+    """Cut one word of more than ``chunk_size`` tokens (a blob with no spaces) into pieces that fit."""
+    out: list[Unit] = []
+    todo = [(i, min(b, i + chunk_size)) for i in range(a, b, chunk_size)]
+    while todo:
+        again: list[tuple[int, int]] = []
+        for (s, e), n in zip(todo, counter([text[s:e] for s, e in todo]), strict=True):
+            if n <= chunk_size or e - s == 1:
+                out.append((s, e, n))
+            else:  # rare: characters of several tokens each; halve until the pieces fit
+                mid = (s + e) // 2
+                again += [(s, mid), (mid, e)]
+        todo = again
+    return sorted(out)
+
+
+def _word_runs(text: str, s: int, e: int, chunk_size: int, counter: Counter) -> Iterator[Unit]:
+    """A sentence of more than ``chunk_size`` tokens as runs of whole words that fit."""
+    words = [(m.start(), m.start() + len(m.group().rstrip())) for m in _WORD.finditer(text, s, e)]
+    # Each word counted with the white space before it, as the tokenizer sees it mid-text
+    # (a newline is a token of its own; a space joins the word's first token).
+    before = [words[0][0], *(b for _, b in words[:-1])]
+    word_counts = counter([text[prev:b] for prev, (_, b) in zip(before, words, strict=True)])
+    piece_start, piece_end, piece_tokens = words[0][0], words[0][1], 0
+    for (a, b), wn in zip(words, word_counts, strict=True):
+        if wn > chunk_size:  # one word longer than a chunk
+            if piece_tokens:
+                yield (piece_start, piece_end, piece_tokens)
+            yield from _split_word(text, a, b, chunk_size, counter)
+            piece_start, piece_end, piece_tokens = b, b, 0
+            continue
+        if piece_tokens and piece_tokens + wn > chunk_size:
+            yield (piece_start, piece_end, piece_tokens)
+            piece_start, piece_tokens = a, 0
+        if not piece_tokens:
+            piece_start = a
+        piece_tokens += wn
+        piece_end = b
+    if piece_tokens:
+        yield (piece_start, piece_end, piece_tokens)
+
+
+def _units(text: str, start: int, end: int, chunk_size: int, counter: Counter) -> Iterator[Unit]:
+    """Sentences as (start, end, tokens), a window at a time; over-long sentences become word runs."""
+    for spans in sentence_windows(text, start, end):
+        counts = counter([text[s:e] for s, e in spans])
+        for (s, e), n in zip(spans, counts, strict=True):
+            if n <= chunk_size:
+                yield (s, e, n)
+            else:
+                yield from _word_runs(text, s, e, chunk_size, counter)
+
+
+def _pack(units: Iterable[Unit], chunk_size: int, chunk_overlap: int) -> Iterator[tuple[int, int]]:
+    """Pack units into chunk spans; each chunk starts with the last units of the one before."""
+    current: list[Unit] = []
+    total = 0
+    for unit in units:
+        if current and total + unit[2] > chunk_size:
+            yield (current[0][0], current[-1][1])
+            carried: list[Unit] = []
+            carried_tokens = 0
+            for prev in reversed(current):
+                if carried_tokens + prev[2] > chunk_overlap or carried_tokens + prev[2] + unit[2] > chunk_size:
+                    break
+                carried.append(prev)
+                carried_tokens += prev[2]
+            current, total = carried[::-1], carried_tokens
+        current.append(unit)
+        total += unit[2]
+    if current:
+        yield (current[0][0], current[-1][1])
+
+
+def iter_chunks(
+    text: str,
+    *,
+    chunk_size: int,
+    chunk_overlap: int,
+    start: int = 0,
+    end: int | None = None,
+    counter: Counter = count_tokens_batch,
+) -> Iterator[ChunkSpan]:
+    """Cut ``text[start:end]`` into chunks of at most about ``chunk_size`` tokens, lazily.
+
+    Only a window of the text is worked on at a time, so a text of any length is chunked
+    in bounded memory and time linear in its length.
+    """
+    validate_chunking(chunk_size, chunk_overlap)
+    end = len(text) if end is None else end
+    group: list[tuple[int, int]] = []
+    for span in _pack(_units(text, start, end, chunk_size, counter), chunk_size, chunk_overlap):
+        group.append(span)
+        if len(group) == _EXACT_GROUP:
+            yield from _exact(text, group, counter)
+            group = []
+    yield from _exact(text, group, counter)
+
+
+def _exact(text: str, spans: list[tuple[int, int]], counter: Counter) -> list[ChunkSpan]:
+    exact = counter([text[s:e] for s, e in spans]) if spans else []
+    return [ChunkSpan(s, e, n) for (s, e), n in zip(spans, exact, strict=True)]
 
 
 def chunk_text(
@@ -73,36 +200,36 @@ def chunk_text(
     chunk_overlap: int,
     start: int = 0,
     end: int | None = None,
-    counter: Callable[[list[str]], list[int]] = count_tokens_batch,
+    counter: Counter = count_tokens_batch,
 ) -> list[ChunkSpan]:
     """Cut ``text[start:end]`` into chunks of at most about ``chunk_size`` tokens.
 
     >>> [c.tokens > 0 for c in chunk_text("One. Two.", chunk_size=64, chunk_overlap=8)]
     [True]
     """
-    validate_chunking(chunk_size, chunk_overlap)
-    end = len(text) if end is None else end
-    units = _units(text, start, end, chunk_size, counter)
-    chunks: list[tuple[int, int]] = []
-    current: list[tuple[int, int, int]] = []
-    total = 0
-    for unit in units:
-        if current and total + unit[2] > chunk_size:
-            chunks.append((current[0][0], current[-1][1]))
-            carried: list[tuple[int, int, int]] = []
-            carried_tokens = 0
-            for prev in reversed(current):
-                if carried_tokens + prev[2] > chunk_overlap or carried_tokens + prev[2] + unit[2] > chunk_size:
-                    break
-                carried.insert(0, prev)
-                carried_tokens += prev[2]
-            current, total = carried, carried_tokens
-        current.append(unit)
-        total += unit[2]
-    if current:
-        chunks.append((current[0][0], current[-1][1]))
-    exact = counter([text[s:e] for s, e in chunks])
-    return [ChunkSpan(s, e, n) for (s, e), n in zip(chunks, exact, strict=True)]
+    return list(
+        iter_chunks(text, chunk_size=chunk_size, chunk_overlap=chunk_overlap, start=start, end=end, counter=counter)
+    )
+
+
+def iter_chunk_pages(
+    text: str,
+    pages: Sequence[tuple[int, int, int]],
+    *,
+    chunk_size: int,
+    chunk_overlap: int,
+) -> Iterator[tuple[int | None, ChunkSpan]]:
+    """Chunk each page span ``(page_no, start, end)`` on its own, so no chunk spans two pages.
+
+    With no page spans the whole text is one unpaged span. Lazy, like ``iter_chunks``.
+    """
+    if not pages:
+        for c in iter_chunks(text, chunk_size=chunk_size, chunk_overlap=chunk_overlap):
+            yield None, c
+        return
+    for page_no, s, e in pages:
+        for c in iter_chunks(text, chunk_size=chunk_size, chunk_overlap=chunk_overlap, start=s, end=e):
+            yield page_no, c
 
 
 def chunk_pages(
@@ -112,14 +239,5 @@ def chunk_pages(
     chunk_size: int,
     chunk_overlap: int,
 ) -> list[tuple[int | None, ChunkSpan]]:
-    """Chunk each page span ``(page_no, start, end)`` on its own, so no chunk spans two pages.
-
-    With no page spans the whole text is one unpaged span.
-    """
-    if not pages:
-        return [(None, c) for c in chunk_text(text, chunk_size=chunk_size, chunk_overlap=chunk_overlap)]
-    out: list[tuple[int | None, ChunkSpan]] = []
-    for page_no, s, e in pages:
-        for c in chunk_text(text, chunk_size=chunk_size, chunk_overlap=chunk_overlap, start=s, end=e):
-            out.append((page_no, c))
-    return out
+    """``iter_chunk_pages`` as a list."""
+    return list(iter_chunk_pages(text, pages, chunk_size=chunk_size, chunk_overlap=chunk_overlap))

@@ -10,21 +10,27 @@ from pathlib import Path
 
 from index.errors import ConfigError
 from index.loaders import is_supported
+from index.names import document_id, storable
 
 
 @dataclass(frozen=True)
 class FoundFile:
-    """A file to ingest: its absolute path (the document id) and the name people read."""
+    """A file to ingest: its absolute path and the name people read (valid Unicode, see ``index.names``)."""
 
     path: Path
     display: str
     root: Path
 
+    @property
+    def source(self) -> str:
+        """The document id: the path, or a ``file://`` URI when its name is not valid UTF-8."""
+        return document_id(self.path)
+
 
 @dataclass(frozen=True)
 class Discovery:
     files: tuple[FoundFile, ...]
-    unsupported: tuple[str, ...]
+    unsupported: tuple[str, ...]  # document ids (``index.names``)
     roots: tuple[Path, ...]  # the folders walked: --sync looks for vanished files under these
 
 
@@ -70,14 +76,14 @@ def discover(
                     if not _selected(rel, include, exclude):
                         continue
                     if not is_supported(full):
-                        unsupported.append(str(full))
+                        unsupported.append(document_id(full))
                         continue
-                    files.setdefault(full, FoundFile(full, rel, target))
+                    files.setdefault(full, FoundFile(full, storable(rel), target))
         else:
             if not _selected(target.name, include, exclude):
                 continue
             if not is_supported(target):
-                unsupported.append(str(target))
+                unsupported.append(document_id(target))
                 continue
-            files.setdefault(target, FoundFile(target, target.name, target.parent))
+            files.setdefault(target, FoundFile(target, storable(target.name), target.parent))
     return Discovery(tuple(files.values()), tuple(unsupported), tuple(roots))

@@ -1,13 +1,16 @@
 """Incremental, idempotent, crash-safe ingestion into a ChromaStore.
 
-A document's id is its absolute path and its version the sha256 of its bytes.
-Writing one batch of new or changed documents goes:
+A document's id is its absolute path (``index.names``) and its version the sha256 of
+its bytes. Each file is read in a child process with a time limit
+(``index.extract_worker``), chunked lazily, and its chunks are written in batches
+(``index.batches``), small documents sharing one, a big one spread over many:
 
-1. manifest records of the batch -> state "pending" (the new version);
+1. manifest records of the batch's documents -> state "pending" (the new version);
 2. embed the chunks and upsert them (chunk ids include the version, so the
    old version's chunks are untouched and still answer questions);
-3. delete the old version's chunks (their ids are computed, not searched for);
-4. manifest records -> state "complete".
+3. once a document's last chunk is written, delete its old version's chunks
+   (their ids are computed, not searched for);
+4. its manifest record -> state "complete".
 
 A run killed anywhere leaves, at worst, "pending" records. The next run first
 deletes every chunk of those documents and their records, then ingests them
@@ -21,17 +24,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from index.chunking import chunk_pages, validate_chunking
+from index.batches import BatchWriter
+from index.chunking import iter_chunk_pages, validate_chunking
 from index.discovery import FoundFile, discover
 from index.embedding import Embedder
 from index.errors import IngestError
+from index.extract_worker import Extractor
 from index.hashing import sha256_file
-from index.loaders import load_file
-from index.models import Chunk, DocumentRecord, FileFailure, IngestReport, chunk_id
+from index.models import Chunk, DocumentRecord, ExtractedText, FileFailure, IngestReport, chunk_id
+from index.names import document_path
 from index.store import ChromaStore, IndexFingerprint
 
 ProgressFn = Callable[[int, int, str], None]
 """Called as ``progress(done, total, display_name)`` after each file."""
+
+FileProgressFn = Callable[[str, int, int], None]
+"""Called as ``file_progress(display_name, done_chars, total_chars)`` after each batch written
+in the middle of a file (so only for files bigger than one batch)."""
 
 
 @dataclass(frozen=True)
@@ -44,16 +53,9 @@ class IngestOptions:
     exclude: tuple[str, ...] = ()
     sync: bool = False
     max_bytes: int = 50_000_000
-    batch_chunks: int = 256
+    batch_chunks: int = 256  # at most; never more than the store takes in one call
     tags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    record: DocumentRecord
-    chunks: tuple[Chunk, ...]
-    previous: DocumentRecord | None
-    note: str = ""  # from the loader, e.g. the encoding it detected
+    file_timeout: float = 120.0  # seconds to read one file; 0: no limit (read in this process)
 
 
 def fingerprint_for(embedder: Embedder, options: IngestOptions) -> IndexFingerprint:
@@ -85,15 +87,35 @@ def recover(store: ChromaStore) -> tuple[str, ...]:
     return tuple(pending)
 
 
-def prepare(found: FoundFile, doc_hash: str, previous: DocumentRecord | None, options: IngestOptions) -> _Prepared:
-    """Load and chunk one file (raises IngestError)."""
-    extracted = load_file(found.path, options.max_bytes)
-    source = str(found.path)
-    spans = chunk_pages(
+def write_document(
+    writer: BatchWriter,
+    found: FoundFile,
+    doc_hash: str,
+    previous: DocumentRecord | None,
+    extracted: ExtractedText,
+    options: IngestOptions,
+    file_progress: FileProgressFn | None = None,
+) -> int:
+    """Chunk one extracted file lazily and hand its chunks to ``writer``; returns their number."""
+    source = found.source
+    record = DocumentRecord(
+        source=source,
+        display=found.display,
+        title=extracted.title,
+        doc_hash=doc_hash,
+        chunks=0,  # known at the end; see index.batches
+        pages=len(extracted.pages),
+        size=found.path.stat().st_size,
+        ingested_at=time.time(),
+        state="pending",
+    )
+    writer.begin(record, previous)
+    spans = iter_chunk_pages(
         extracted.text, extracted.pages, chunk_size=options.chunk_size, chunk_overlap=options.chunk_overlap
     )
-    chunks = tuple(
-        Chunk(
+    count = 0
+    for i, (page, span) in enumerate(spans):
+        chunk = Chunk(
             id=chunk_id(source, doc_hash, i),
             text=extracted.text[span.start : span.end],
             source=source,
@@ -107,39 +129,11 @@ def prepare(found: FoundFile, doc_hash: str, previous: DocumentRecord | None, op
             doc_hash=doc_hash,
             tags=options.tags,
         )
-        for i, (page, span) in enumerate(spans)
-    )
-    record = DocumentRecord(
-        source=source,
-        display=found.display,
-        title=extracted.title,
-        doc_hash=doc_hash,
-        chunks=len(chunks),
-        pages=len(extracted.pages),
-        size=found.path.stat().st_size,
-        ingested_at=time.time(),
-        state="pending",
-    )
-    return _Prepared(record, chunks, previous, extracted.note)
-
-
-def write_batch(store: ChromaStore, embedder: Embedder, batch: Sequence[_Prepared]) -> int:
-    """Steps 1-4 of the protocol in the module docstring for a batch of documents."""
-    if not batch:
-        return 0
-    store.put_documents([p.record for p in batch])
-    chunks = [c for p in batch for c in p.chunks]
-    vectors = embedder.embed_documents([c.text for c in chunks])
-    store.upsert_chunks(chunks, vectors)
-    stale = [
-        chunk_id(p.previous.source, p.previous.doc_hash, i)
-        for p in batch
-        if p.previous is not None and p.previous.doc_hash != p.record.doc_hash
-        for i in range(p.previous.chunks)
-    ]
-    store.delete_chunk_ids(stale)
-    store.put_documents([replace(p.record, state="complete") for p in batch])
-    return len(chunks)
+        if writer.add(chunk) and file_progress is not None:
+            file_progress(found.display, span.start, len(extracted.text))
+        count = i + 1
+    writer.finish(source, chunks=count)
+    return count
 
 
 def delete_documents(store: ChromaStore, sources: Sequence[str]) -> None:
@@ -151,8 +145,8 @@ def delete_documents(store: ChromaStore, sources: Sequence[str]) -> None:
     store.delete_documents(list(sources))
 
 
-def _under(path: str, roots: Sequence[Path]) -> bool:
-    return any(Path(path).is_relative_to(root) for root in roots)
+def _under(source: str, roots: Sequence[Path]) -> bool:
+    return any(document_path(source).is_relative_to(root) for root in roots)
 
 
 def ingest(
@@ -162,6 +156,7 @@ def ingest(
     embedder: Embedder,
     options: IngestOptions = IngestOptions(),
     progress: ProgressFn | None = None,
+    file_progress: FileProgressFn | None = None,
 ) -> IngestReport:
     """Bring the index in line with the files under ``paths``; see the module docstring."""
     started = time.perf_counter()
@@ -177,41 +172,37 @@ def ingest(
     unchanged: list[str] = []
     failed: list[FileFailure] = []
     notes: list[str] = []
-    batch: list[_Prepared] = []
-    batch_size = 0
-    written = 0
+    writer = BatchWriter(store, embedder, min(options.batch_chunks, store.max_batch_size()))
     total = len(found.files)
-    for done, item in enumerate(found.files, start=1):
-        source = str(item.path)
-        previous = manifest.get(source)
-        try:
-            doc_hash = sha256_file(item.path) if item.path.is_file() else ""
-            if previous is not None and previous.doc_hash == doc_hash:
-                unchanged.append(source)
-            else:
-                prepared = prepare(item, doc_hash, previous, options)
-                (updated if previous is not None else added).append(source)
-                batch.append(prepared)
-                batch_size += len(prepared.chunks)
-                if prepared.note:
-                    notes.append(f"{item.display}: {prepared.note}")
-        except IngestError as exc:
-            failed.append(FileFailure(source, exc.reason))
-        except OSError as exc:
-            failed.append(FileFailure(source, f"cannot read: {exc.strerror or exc}"))
-        if batch_size >= options.batch_chunks:
-            written += write_batch(store, embedder, batch)
-            batch, batch_size = [], 0
-        if progress is not None:
-            progress(done, total, item.display)
-    written += write_batch(store, embedder, batch)
+    with Extractor(options.file_timeout) as extractor:
+        for done, item in enumerate(found.files, start=1):
+            source = item.source
+            previous = manifest.get(source)
+            try:
+                doc_hash = sha256_file(item.path) if item.path.is_file() else ""
+                if previous is not None and previous.doc_hash == doc_hash:
+                    unchanged.append(source)
+                else:
+                    extracted = extractor.load(item.path, options.max_bytes)
+                    (updated if previous is not None else added).append(source)
+                    if extracted.note:
+                        notes.append(f"{item.display}: {extracted.note}")
+                    write_document(writer, item, doc_hash, previous, extracted, options, file_progress)
+            except IngestError as exc:
+                failed.append(FileFailure(source, exc.reason))
+            except OSError as exc:
+                failed.append(FileFailure(source, f"cannot read: {exc.strerror or exc}"))
+            if progress is not None:
+                progress(done, total, item.display)
+    writer.flush()
+    written = writer.written
 
     deleted: list[str] = []
     if options.sync and found.roots:
-        seen = {str(f.path) for f in found.files}
+        seen = {f.source for f in found.files}
         deleted = sorted(
             s for s in manifest
-            if s not in seen and _under(s, found.roots) and not Path(s).exists()
+            if s not in seen and _under(s, found.roots) and not document_path(s).exists()
         )
         delete_documents(store, deleted)
 

@@ -2,8 +2,8 @@
 
 Each loader returns ``ExtractedText`` or raises ``IngestError`` with a reason a
 person can act on. The parsing itself is done by well-kept libraries (pypdf,
-python-docx, BeautifulSoup, charset-normalizer); this module only chooses,
-normalises and checks.
+python-docx, lxml, charset-normalizer); this module only chooses,
+normalises and checks. Every loader is linear in the size of its input.
 """
 
 from __future__ import annotations
@@ -113,26 +113,71 @@ def load_text(path: Path, max_bytes: int) -> ExtractedText:
     return ExtractedText(text=text, title=title, note=note)
 
 
-_BLOCK_TAGS = (
+_BLOCK_TAGS = frozenset({
     "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
     "section", "article", "header", "footer", "blockquote", "pre", "dt", "dd", "figcaption",
-    "main", "nav", "aside", "hr", "td", "th",
-)  # fmt: skip
+    "main", "nav", "aside", "hr", "td", "th", "body",
+})  # fmt: skip
+_HIDDEN_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "head", "iframe", "object"})
+
+
+class _VisibleText:
+    """An lxml parser target that keeps the visible text of a page, one pass, no tree.
+
+    Building a tree and editing it (BeautifulSoup's ``insert_before`` searches the
+    parent's children each time) was quadratic in the rows of a table and the depth
+    of nested tags; events in, strings out is linear, and libxml2 parses in C.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.title: list[str] = []
+        self._hidden = 0  # depth inside script, style, head, ...
+        self._in_title = 0  # inside the first <title> (an <svg> may hold more)
+
+    def start(self, tag: object, attrib: object) -> None:
+        name = tag.lower() if isinstance(tag, str) else ""
+        if name == "title" and not self.title:
+            self._in_title += 1
+        if name in _HIDDEN_TAGS:
+            self._hidden += 1
+        elif name in _BLOCK_TAGS and not self._hidden:
+            self.parts.append("\n")
+
+    def end(self, tag: object) -> None:
+        name = tag.lower() if isinstance(tag, str) else ""
+        if name == "title":
+            self._in_title = 0
+        if name in _HIDDEN_TAGS:
+            self._hidden = max(0, self._hidden - 1)
+        elif name in _BLOCK_TAGS and not self._hidden:
+            self.parts.append("\n")
+
+    def data(self, text: str) -> None:
+        if self._in_title:
+            self.title.append(text)
+        if not self._hidden:
+            self.parts.append(text)
+
+    def close(self) -> str:
+        return "".join(self.parts)
 
 
 def load_html(path: Path, max_bytes: int) -> ExtractedText:
-    from bs4 import BeautifulSoup
+    from lxml import etree
 
     raw, note = decode_text(_read_bytes(path, max_bytes), str(path))
-    soup = BeautifulSoup(raw, "html.parser")
-    title_tag = soup.find("title")
-    title = title_tag.get_text(" ", strip=True) if title_tag else ""
-    for tag in soup(["script", "style", "noscript", "template", "svg", "head", "iframe", "object"]):
-        tag.decompose()
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.insert_after("\n")
-        tag.insert_before("\n")
-    text = _require_text(tidy(soup.get_text()), path, "no visible text in this HTML page")
+    target = _VisibleText()
+    # huge_tree lifts libxml2's limits on text size and nesting depth, which would
+    # otherwise end a big or deeply nested page early and silently.
+    parser = etree.HTMLParser(target=target, huge_tree=True, no_network=True)
+    try:
+        parser.feed(raw)
+        body = parser.close()
+    except etree.LxmlError as exc:
+        raise IngestError(str(path), f"cannot parse this HTML ({type(exc).__name__}: {exc})") from exc
+    title = " ".join("".join(target.title).split())
+    text = _require_text(tidy(body), path, "no visible text in this HTML page")
     return ExtractedText(text=text, title=title or _first_line_title(text, path), note=note)
 
 
@@ -188,7 +233,9 @@ def load_docx(path: Path, max_bytes: int) -> ExtractedText:
         if tag == "p":
             blocks.append("".join(node.text or "" for node in child.iter() if node.tag.endswith("}t")))
         elif tag == "tbl":
-            for row in child.iter():
+            # Only this table's own rows: a nested table is read once, as part of its cell's
+            # text (iterating every descendant row read it again at every level of nesting).
+            for row in child.iterchildren():
                 if row.tag.endswith("}tr"):
                     cells = [
                         "".join(t.text or "" for t in cell.iter() if t.tag.endswith("}t"))

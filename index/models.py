@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 
 
@@ -45,8 +46,12 @@ class Chunk:
 
 
 def chunk_id(source: str, doc_hash: str, position: int) -> str:
-    """Stable id of the chunk at ``position`` of one version of one document."""
-    return hashlib.sha1(f"{source}\x00{doc_hash}\x00{position}".encode()).hexdigest()
+    """Stable id of the chunk at ``position`` of one version of one document.
+
+    ``os.fsencode`` takes any path string, even one holding undecodable bytes as
+    surrogates, and gives the same bytes as UTF-8 for every other one.
+    """
+    return hashlib.sha1(os.fsencode(source) + f"\x00{doc_hash}\x00{position}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)

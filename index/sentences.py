@@ -20,10 +20,12 @@ _ABBREVIATIONS = frozenset(
     """.split()
 )
 
-# A candidate end: terminal punctuation, optional closing quotes/brackets, then space.
-_END = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s)""")
+# A candidate end: terminal punctuation, optional closing quotes/brackets, then space. The
+# look-behind and possessive runs keep a long run of "....." linear (no retry inside the run).
+_END = re.compile(r"""(?<![.!?…])[.!?…]++["'”’)\]]*+(?=\s)""")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 _LINE_START_BLOCK = re.compile(r"[ \t]*(?:#{1,6}\s|[-*+•]\s|\d{1,3}[.)]\s|>\s|\|)")
+_LOOK_BACK = 4096  # how far _hard_line_breaks looks for the start of a line begun before its span
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
@@ -48,11 +50,15 @@ def _hard_line_breaks(text: str, start: int, end: int) -> list[int]:
     """
     cuts: list[int] = []
     pos = text.find("\n", start, end)
-    line_start = start
+    # The first line may begin before ``start`` (a window of a long text): judge it whole,
+    # looking back a bounded distance so a text of one giant line stays linear.
+    floor = max(0, start - _LOOK_BACK)
+    line_start = max(floor, text.rfind("\n", floor, start) + 1)
     while pos != -1:
         line = text[line_start:pos].strip()
         after = pos + 1
-        next_line = text[after : text.find("\n", after, end) if "\n" in text[after:end] else end]
+        next_end = text.find("\n", after, end)
+        next_line = text[after : next_end if next_end != -1 else end]
         if line and (
             line[-1] in ".!?:;…\"”’)"
             or len(line) < 40
@@ -61,7 +67,7 @@ def _hard_line_breaks(text: str, start: int, end: int) -> list[int]:
         ):
             cuts.append(after)
         line_start = after
-        pos = text.find("\n", after, end)
+        pos = next_end
     return cuts
 
 

@@ -241,6 +241,12 @@ class ChromaStore:
         with _store_errors(self.location):
             return int(self._chunks.count())
 
+    def max_batch_size(self) -> int:
+        """The most records Chroma takes in one call (5,461 embedded; a server says its own, or 1,000)."""
+        with _store_errors(self.location):
+            size = int(self._client.get_max_batch_size())
+        return size if size > 0 else 1000
+
     def upsert_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
         if not chunks:
             return

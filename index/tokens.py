@@ -50,7 +50,10 @@ def count_tokens(text: str) -> int:
 
 
 def count_tokens_batch(texts: list[str]) -> list[int]:
-    """Token counts of many texts at once (tiktoken encodes them in parallel)."""
-    if not texts:
-        return []
-    return [len(t) for t in get_encoding().encode_ordinary_batch(texts)]
+    """Token counts of many texts.
+
+    A plain loop: tiktoken's ``encode_ordinary_batch`` hands every text to a thread pool,
+    which costs 3x (sentences) to 20x (single words) more than encoding them here.
+    """
+    encode = get_encoding().encode_ordinary
+    return [len(encode(t)) for t in texts]

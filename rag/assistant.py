@@ -11,10 +11,18 @@ from typing import Any
 
 from index.embedding import Embedder
 from index.errors import ConfigError, RagError
-from index.ingest import IngestOptions, ProgressFn, check_index, consistency_problems, delete_documents
+from index.ingest import (
+    FileProgressFn,
+    IngestOptions,
+    ProgressFn,
+    check_index,
+    consistency_problems,
+    delete_documents,
+)
 from index.ingest import ingest as run_ingest
 from index.lexical import LexicalIndex, tokenize
 from index.models import DocumentRecord, Hit, IngestReport
+from index.names import document_path
 from index.store import ChromaStore
 from rag.chat import standalone_question
 from rag.citations import check_extractive
@@ -117,6 +125,7 @@ class Assistant:
             chunk_size=self.settings.chunk_size,
             chunk_overlap=self.settings.chunk_overlap,
             max_bytes=int(self.settings.max_file_mb * 1_000_000),
+            file_timeout=self.settings.file_timeout,
             **kw,
         )
 
@@ -129,13 +138,20 @@ class Assistant:
         sync: bool = False,
         tags: Sequence[str] = (),
         progress: ProgressFn | None = None,
+        file_progress: FileProgressFn | None = None,
     ) -> IngestReport:
-        """Add new, replace changed and (with ``sync``) drop vanished documents under ``paths``."""
+        """Add new, replace changed and (with ``sync``) drop vanished documents under ``paths``.
+
+        ``progress`` is called after each file, ``file_progress`` within files bigger than a batch.
+        """
         if isinstance(paths, (str, Path)):
             paths = [paths]
         options = self._options(include=tuple(include), exclude=tuple(exclude), sync=sync, tags=tuple(tags))
         with self._write_lock:
-            report = run_ingest(paths, store=self.store, embedder=self.embedder, options=options, progress=progress)
+            report = run_ingest(
+                paths, store=self.store, embedder=self.embedder, options=options,
+                progress=progress, file_progress=file_progress,
+            )
             if report.added or report.updated or report.deleted or report.recovered:
                 self.lexical.sync(self.store, force=True)
             return report
@@ -276,7 +292,8 @@ class Assistant:
             absolute = Path(raw).expanduser().absolute()
             matched = [
                 s for s, r in records.items()
-                if Path(s) == absolute or Path(s).is_relative_to(absolute) or r.display == str(raw)
+                if document_path(s) == absolute or document_path(s).is_relative_to(absolute)
+                or r.display == str(raw)
             ]
             if not matched:
                 raise RagError(f"not in the index: {raw} (see `rag sources` for what is indexed)")

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from index.errors import RagError
+from index.names import printable
 from rag.assistant import Assistant
 from rag.models import Answer
 
@@ -88,7 +89,7 @@ def print_sources(answer: Answer, out: TextIO) -> None:
     if answer.citations:
         print("\nSources:", file=out)
         for c in answer.citations:
-            print(f"  [{c.n}] {c.location}  (support {c.score:.2f})", file=out)
+            print(f"  [{c.n}] {printable(c.location)}  (support {c.score:.2f})", file=out)
             print(f"      \u201c{' '.join(c.sentence.split())}\u201d", file=out)
     print_checks(answer, out)
 

@@ -18,6 +18,7 @@ from dataclasses import asdict
 from typing import Any
 
 from index.errors import ConfigError, IndexMismatchError, RagError
+from index.names import printable, printable_id
 from rag.assistant import Assistant
 from rag.chat_cli import (
     LLM_COMMANDS,
@@ -61,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, metavar="TOKENS", help="RAG_CHUNK_SIZE (default 224)")
     p.add_argument("--chunk-overlap", type=int, metavar="TOKENS", help="RAG_CHUNK_OVERLAP (default 64)")
     p.add_argument("--max-file-mb", type=float, metavar="MB", help="skip bigger files (RAG_MAX_FILE_MB, 50)")
+    p.add_argument("--file-timeout", type=float, metavar="SECONDS",
+                   help="give up reading a file after this long (RAG_FILE_TIMEOUT, 120; 0: no limit)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _common(p)
 
@@ -140,7 +143,7 @@ def flag_name(setting: str) -> str:
 def _settings(args: argparse.Namespace) -> Settings:
     keys = (
         "index_dir", "chroma_url", "collection", "embed_model", "embed_backend",
-        "chunk_size", "chunk_overlap", "max_file_mb", "top_k", "retrieval", *LLM_KEYS,
+        "chunk_size", "chunk_overlap", "max_file_mb", "file_timeout", "top_k", "retrieval", *LLM_KEYS,
     )
     values = {k: getattr(args, k, None) for k in keys}
     flags = {k: flag_name(k) for k, v in values.items() if v is not None}
@@ -182,40 +185,48 @@ def print_answer(answer: Answer) -> None:
     if answer.citations:
         print("\nSources:")
         for c in answer.citations:
-            print(f"  [{c.n}] {c.location}  (score {c.score:.2f})")
+            print(f"  [{c.n}] {printable(c.location)}  (score {c.score:.2f})")
             print(f"      \u201c{' '.join(c.sentence.split())}\u201d")
     print_checks(answer)
 
 
 def _cmd_ingest(a: Assistant, args: argparse.Namespace) -> int:
-    bar: Any = None
-    progress = None
+    bars: dict[str, Any] = {}
+    progress = file_progress = None
     if not args.quiet:
         from tqdm import tqdm
 
         def progress(done: int, total: int, name: str) -> None:
-            nonlocal bar
-            if bar is None:
+            if "file" in bars:  # the big file just finished
+                bars.pop("file").close()
+            if "files" not in bars:
                 # miniters=1: redraw at most every 0.1 s but never skip a file (tqdm may otherwise wait
                 # for dozens of fast files and show nothing through a long embedding batch)
-                bar = tqdm(total=total, unit="file", desc="ingest", file=sys.stderr, leave=False, miniters=1)
-            bar.set_postfix_str(name[-40:], refresh=False)
-            bar.update(1)
+                bars["files"] = tqdm(total=total, unit="file", desc="ingest", file=sys.stderr, leave=False,
+                                     miniters=1)
+            bars["files"].set_postfix_str(printable(name)[-40:], refresh=False)
+            bars["files"].update(1)
+
+        def file_progress(name: str, done: int, total: int) -> None:
+            if "file" not in bars:  # a file bigger than one batch: a bar of its own, in characters
+                bars["file"] = tqdm(total=total, unit="char", unit_scale=True, desc=printable(name)[-30:],
+                                    file=sys.stderr, leave=False, position=1, miniters=1)
+            bars["file"].update(done - bars["file"].n)
 
     try:
         report = a.ingest(args.paths, include=args.include, exclude=args.exclude, sync=args.sync,
-                          tags=args.tag, progress=progress)
+                          tags=args.tag, progress=progress, file_progress=file_progress)
     finally:
-        if bar is not None:
+        for bar in bars.values():
             bar.close()
     for path in report.skipped:
-        print(f"skipped (unsupported type): {path}")
+        print(f"skipped (unsupported type): {printable_id(path)}")
     for path in report.recovered:
-        print(f"recovered (an earlier run was interrupted; re-ingest if it is not below): {path}")
+        print(f"recovered (an earlier run was interrupted; re-ingest if it is not below): {printable_id(path)}")
     for note in report.notes:
-        print(f"note: {note}")
+        print(f"note: {printable(note)}")
     for failure in report.failed:
-        print(f"failed: {failure.path}: {failure.reason}", file=sys.stderr)
+        print(f"failed: {printable_id(failure.path)}: {printable(failure.reason)}", file=sys.stderr)
     print(report.summary())
     return 0 if report.ok else 1
 
@@ -225,11 +236,12 @@ def _cmd_sources(a: Assistant, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([asdict(r) for r in records], indent=2))
         return 0
-    width = max(len(r.display) for r in records)
+    names = [printable(r.display) for r in records]
+    width = max(len(n) for n in names)
     print(f"{'file'.ljust(width)}  chunks  pages  ingested")
-    for r in records:
+    for r, name in zip(records, names, strict=True):
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.ingested_at))
-        print(f"{r.display.ljust(width)}  {r.chunks:>6}  {r.pages or '-':>5}  {when}")
+        print(f"{name.ljust(width)}  {r.chunks:>6}  {r.pages or '-':>5}  {when}")
     print(f"{len(records)} documents")
     return 0
 
@@ -333,7 +345,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _cmd_sources(assistant, args)
     if args.command == "delete":
         for source in assistant.delete(args.paths):
-            print(f"deleted: {source}")
+            print(f"deleted: {printable_id(source)}")
         return 0
     if args.command == "status":
         return _cmd_status(assistant, args)

@@ -55,6 +55,7 @@ ENV_VARS: dict[str, str] = {
     "top_k": "RAG_TOP_K",
     "max_file_mb": "RAG_MAX_FILE_MB",
     "max_session_upload_mb": "RAG_MAX_SESSION_UPLOAD_MB",
+    "file_timeout": "RAG_FILE_TIMEOUT",
     "answer_sentences": "RAG_ANSWER_SENTENCES",
     "retrieval": "RAG_RETRIEVAL",
     "lexical_weight": "RAG_LEXICAL_WEIGHT",
@@ -93,6 +94,7 @@ class Settings:
     top_k: int = 5
     max_file_mb: float = 50.0
     max_session_upload_mb: float = 500.0  # rag ui: what one session (or logged-in user) may upload in all
+    file_timeout: float = 120.0  # seconds to read one file when ingesting; 0: no limit
     answer_sentences: int = 2
     retrieval: str = "hybrid"  # dense | bm25 | hybrid
     lexical_weight: float = 0.4  # share of BM25 in hybrid fusion (chosen by the evals)
@@ -144,6 +146,10 @@ class Settings:
         for name in ("max_file_mb", "max_session_upload_mb"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} ({getattr(self, name)}) must be positive ({where(name)})")
+        if self.file_timeout < 0:
+            raise ConfigError(
+                f"file_timeout ({self.file_timeout}) must be 0 (no limit) or more seconds ({where('file_timeout')})"
+            )
 
     @classmethod
     def from_env(

@@ -16,6 +16,7 @@ from index.errors import IngestError, RagError
 from index.hashing import sha256_file
 from index.loaders import SUPPORTED_SUFFIXES, load_file
 from index.models import DocumentRecord, chunk_id
+from index.names import document_path
 from index.sentences import split_sentences
 from index.store import ChromaStore
 from rag.models import Answer
@@ -118,7 +119,7 @@ def open_cited_document(store: ChromaStore, chunk_id: str, max_bytes: int = 50_0
     record = store.documents().get(chunk.source)
     if record is None or record.doc_hash != chunk.doc_hash:
         raise RagError(f"{chunk.display} was re-ingested or deleted since; ask again")
-    path = Path(chunk.source)
+    path = document_path(chunk.source)
     note = ""
     try:
         if not path.is_file():
