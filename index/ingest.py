@@ -12,6 +12,11 @@ Writing one batch of new or changed documents goes:
 A run killed anywhere leaves, at worst, "pending" records. The next run first
 deletes every chunk of those documents and their records, then ingests them
 again like new ones, so it converges to the index a clean run would build.
+
+A run holds the index's writer lock throughout (``ChromaStore.writing``), so the
+only "pending" records it can find are those of writers that are gone; each record
+also names its writer, and one of a writer that may still be alive (another host
+writing to a Chroma server) is never recovered.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from index.embedding import Embedder
 from index.errors import IngestError
 from index.hashing import sha256_file
 from index.loaders import load_file
+from index.locking import writer_is_gone
 from index.models import Chunk, DocumentRecord, FileFailure, IngestReport, chunk_id
 from index.store import ChromaStore, IndexFingerprint
 
@@ -78,8 +84,17 @@ def check_index(
 
 
 def recover(store: ChromaStore) -> tuple[str, ...]:
-    """Undo what an interrupted run left half-written; returns the documents it removed."""
-    pending = [s for s, r in store.documents().items() if r.state != "complete"]
+    """Undo what an interrupted run left half-written; returns the documents it removed.
+
+    Only records whose writer is gone are touched: holding the folder's writer lock proves
+    that for every other writer; without a folder (a Chroma server) the id must name a
+    process of this host that has ended.
+    """
+    held = store.lock is not None and store.lock.held
+    pending = [
+        s for s, r in store.documents().items()
+        if r.state != "complete" and r.writer != store.writer_id and (held or writer_is_gone(r.writer))
+    ]
     store.delete_chunks_of(pending)
     store.delete_documents(pending)
     return tuple(pending)
@@ -144,11 +159,12 @@ def write_batch(store: ChromaStore, embedder: Embedder, batch: Sequence[_Prepare
 
 def delete_documents(store: ChromaStore, sources: Sequence[str]) -> None:
     """Remove documents from the index, crash-safely (pending first, record last)."""
-    manifest = store.documents()
-    records = [replace(manifest[s], state="pending") for s in sources if s in manifest]
-    store.put_documents(records)
-    store.delete_chunks_of(list(sources))
-    store.delete_documents(list(sources))
+    with store.writing("delete"):
+        manifest = store.documents()
+        records = [replace(manifest[s], state="pending") for s in sources if s in manifest]
+        store.put_documents(records)
+        store.delete_chunks_of(list(sources))
+        store.delete_documents(list(sources))
 
 
 def _under(path: str, roots: Sequence[Path]) -> bool:
@@ -164,6 +180,18 @@ def ingest(
     progress: ProgressFn | None = None,
 ) -> IngestReport:
     """Bring the index in line with the files under ``paths``; see the module docstring."""
+    with store.writing("ingest"):
+        return _ingest(paths, store=store, embedder=embedder, options=options, progress=progress)
+
+
+def _ingest(
+    paths: Sequence[str | Path],
+    *,
+    store: ChromaStore,
+    embedder: Embedder,
+    options: IngestOptions,
+    progress: ProgressFn | None,
+) -> IngestReport:
     started = time.perf_counter()
     validate_chunking(options.chunk_size, options.chunk_overlap)
     found = discover(paths, options.include, options.exclude)

@@ -4,23 +4,33 @@ The manifest (``<name>-documents``) holds one record per document: the version
 (content hash) in the index and whether it is complete. Chunk ids include the
 version, so a new version is written beside the old one and the old one is
 removed only afterwards; see ``index.ingest`` for the crash-safety protocol.
+
+For an index folder (embedded Chroma) the store also owns the writer lock
+(``index.locking``): ``writing()`` holds it, stamps the writer's id on "pending"
+records and, after each committed batch, records the new state (``index.state``) so
+that other processes notice the write (``refresh``) and damage is told from change.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from index.errors import ConfigError, IndexMismatchError, StoreError
+from index.errors import ConfigError, IndexBusyError, IndexDamagedError, IndexMismatchError, StoreError
+from index.locking import WriterLock
 from index.models import Chunk, DocumentRecord, Hit
+from index.state import read_state, state_token, write_state
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,60}[a-zA-Z0-9]$")
 _GET_PAGE = 5000  # rows per Chroma get(); keeps memory flat on big indexes
+_REFRESH_SECONDS = 1.0  # how often a reader looks for another process's writes
+_DAMAGE_WORDS = ("malformed", "not a database", "deserializing pickle", "hnsw index", "hnsw segment")
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,16 @@ def _chroma_settings() -> Any:
     return Settings(anonymized_telemetry=False, allow_reset=True)
 
 
+def damaged_message(where: str, what: str) -> str:
+    """The one message for a damaged index folder: what is wrong and the command that repairs it."""
+    if "malformed" in what or "not a database" in what:
+        return (
+            f"the index database {where}/chroma.sqlite3 is damaged ({what}). It cannot be repaired: "
+            f"delete the folder (rm -r {where}) and ingest your documents again."
+        )
+    return f"the index {where} is damaged ({what}). Repair it: rag repair --index {where}"
+
+
 @contextmanager
 def _store_errors(where: str) -> Iterator[None]:
     """Turn connection failures into StoreError naming the location and the fix."""
@@ -57,6 +77,13 @@ def _store_errors(where: str) -> Iterator[None]:
         raise
     except Exception as exc:
         text = f"{type(exc).__name__}: {exc}"
+        if any(k in text.lower() for k in _DAMAGE_WORDS) and "://" not in where:
+            raise IndexDamagedError(damaged_message(where, text)) from exc
+        if "readonly database" in text or "read-only" in text.lower():
+            raise StoreError(
+                f"the index folder {where} is read-only ({text}): reading works only from a writable "
+                "folder or a copy; ingest, delete, reset and repair need write access"
+            ) from exc
         if any(k in text for k in ("Connect", "connect", "refused", "Timeout", "timed out")):
             raise StoreError(
                 f"cannot reach the Chroma server at {where} ({text}). Start it "
@@ -76,6 +103,7 @@ def _record_from_meta(source: str, meta: dict[str, Any]) -> DocumentRecord:
         size=int(meta.get("size", 0)),
         ingested_at=float(meta.get("ingested_at", 0.0)),
         state=str(meta.get("state", "complete")),
+        writer=str(meta.get("writer", "")),
     )
 
 
@@ -120,7 +148,8 @@ class ChromaStore:
     >>> store = ChromaStore.http("http://127.0.0.1:8000")   # doctest: +SKIP
     """
 
-    def __init__(self, client: Any, name: str, location: str) -> None:
+    def __init__(self, client: Any, name: str, location: str, folder: Path | None = None) -> None:
+        """``folder`` is the index folder of an embedded Chroma (None for a server)."""
         if not _NAME.match(name):
             raise ConfigError(
                 f"collection name {name!r} is invalid: use 3-62 letters, digits, '.', '_' or '-', "
@@ -129,16 +158,28 @@ class ChromaStore:
         self._client = client
         self.name = name
         self.location = location
+        self.folder = folder
+        self.chroma_path = folder  # what Chroma opens: a temporary copy of a read-only folder
+        self.lock = WriterLock(folder) if folder is not None else None
+        self.damage: list[str] = []  # set on open when a probe found the folder damaged (index.opening)
         self._chunks: Any = None
         self._docs: Any = None
+        self._seen_token = state_token(folder) if folder is not None else None
+        self._checked_at = time.monotonic()
 
     @classmethod
     def persistent(cls, path: str, name: str = "default") -> ChromaStore:
+        """Open (creating) an index folder; a damaged or read-only folder is handled by index.opening."""
+        from index.opening import open_folder
+
+        return open_folder(cls, path, name)
+
+    @classmethod
+    def _client_for(cls, path: str) -> Any:
         import chromadb
 
         with _store_errors(path):
-            client = chromadb.PersistentClient(path=path, settings=_chroma_settings())
-        return cls(client, name, path)
+            return chromadb.PersistentClient(path=path, settings=_chroma_settings())
 
     @classmethod
     def http(cls, url: str, name: str = "default") -> ChromaStore:
@@ -155,10 +196,84 @@ class ChromaStore:
             client.heartbeat()
         return cls(client, name, url)
 
+    # -- one writer, and seeing the others' writes -----------------------------------------
+
+    @property
+    def writer_id(self) -> str:
+        """The id stamped on this process's "pending" records while it holds the lock."""
+        holder = self.lock.holder if self.lock is not None else None
+        return holder.writer if holder is not None else ""
+
+    @contextmanager
+    def writing(self, operation: str) -> Iterator[None]:
+        """Be the only writer of the index folder for the block (IndexBusyError when another is).
+
+        The first thing a writer does is to reopen Chroma if another process wrote since
+        this one last looked: a stale in-memory vector index, saved again, would drop the
+        other process's vectors. Leaving the block records the committed state.
+        """
+        if self.lock is None:
+            yield
+            return
+        with self.lock.hold(operation):
+            if self.lock.depth == 1:
+                self.refresh(force=True)
+            yield
+            if self.lock.depth == 1:
+                self.commit()
+
+    def commit(self) -> None:
+        """Record a committed write (generation + segment files); a no-op unless holding the lock."""
+        if self.folder is None or self.lock is None or not self.lock.held:
+            return
+        previous = read_state(self.folder)
+        try:
+            write_state(self.folder, (previous.generation if previous else 0) + 1, self.writer_id)
+        except OSError:
+            return  # a full disk: the next open finds the segment files unrecorded and probes them
+        self._seen_token = state_token(self.folder)
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Reopen Chroma when another process committed a write since we last looked.
+
+        Chroma's embedded client keeps each collection's vector index in memory, loaded
+        once per process, so without this a long-running process never finds the chunks
+        that another process added. Checked at most once a second (a stat of one file).
+        """
+        if self.folder is None:
+            return False
+        now = time.monotonic()
+        if not force and now - self._checked_at < _REFRESH_SECONDS:
+            return False
+        self._checked_at = now
+        token = state_token(self.folder)
+        if token == self._seen_token:
+            return False
+        self._seen_token = token
+        self.reopen()
+        return True
+
+    def reopen(self) -> None:
+        """Drop this process's Chroma system for the folder and open it afresh."""
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        identifier = getattr(self._client, "_identifier", None)
+        if identifier is not None:
+            # Other clients of this path keep the old system object they hold; new ones get a fresh one.
+            SharedSystemClient._identifier_to_system.pop(identifier, None)
+        if self.chroma_path is None:
+            return  # a Chroma server holds no per-process vector index to reload
+        self._client = self._client_for(str(self.chroma_path))
+        self._chunks = self._docs = None
+
     # -- collections -------------------------------------------------------------------
 
     def exists(self) -> bool:
         """True when this knowledge base has been created (opens its collections)."""
+        if self.damage:
+            raise IndexDamagedError(damaged_message(self.location, "; ".join(self.damage)))
+        if self.lock is None or not self.lock.held:
+            self.refresh()
         if self._chunks is not None:
             return True
         with _store_errors(self.location):
@@ -251,6 +366,36 @@ class ChromaStore:
                 documents=[c.text for c in chunks],
                 metadatas=[_chunk_meta(c) for c in chunks],
             )
+
+    def restore_chunk_vectors(
+        self, ids: Sequence[str], embed: Callable[[list[str]], Sequence[Sequence[float]]]
+    ) -> int:
+        """Give chunks whose vector is lost a new one, embedded from their stored text; returns how many."""
+        if not ids or not self.exists():
+            return 0
+        done = 0
+        with _store_errors(self.location):
+            for i in range(0, len(ids), 256):
+                page = self._chunks.get(ids=list(ids[i : i + 256]), include=["documents", "metadatas"])
+                texts = [d or "" for d in page["documents"] or []]
+                if not page["ids"]:
+                    continue
+                self._chunks.upsert(
+                    ids=page["ids"], embeddings=[list(v) for v in embed(texts)],
+                    documents=texts, metadatas=page["metadatas"],
+                )
+                done += len(page["ids"])
+        return done
+
+    def restore_manifest_vectors(self, ids: Sequence[str]) -> int:
+        """Give manifest records whose (constant) vector is lost their vector back; returns how many."""
+        if not ids or not self.exists():
+            return 0
+        with _store_errors(self.location):
+            page = self._docs.get(ids=list(ids), include=["metadatas"])
+            if page["ids"]:
+                self._docs.upsert(ids=page["ids"], embeddings=[[1.0] for _ in page["ids"]], metadatas=page["metadatas"])
+        return len(page["ids"])
 
     def delete_chunk_ids(self, ids: Sequence[str]) -> None:
         if not ids or not self.exists():
@@ -359,8 +504,13 @@ class ChromaStore:
                 offset += _GET_PAGE
 
     def put_documents(self, records: Sequence[DocumentRecord]) -> None:
+        """Write manifest records; "pending" ones carry this writer's id, and all-complete ones commit."""
         if not records:
             return
+        if self.lock is not None and not self.lock.held:
+            raise IndexBusyError(f"writing to {self.location} needs the writer lock: use store.writing()")
+        writer = self.writer_id
+        records = [replace(r, writer=writer if r.state != "complete" else "") for r in records]
         with _store_errors(self.location):
             self._docs.upsert(
                 ids=[r.source for r in records],
@@ -369,11 +519,13 @@ class ChromaStore:
                     {
                         "display": r.display, "title": r.title, "doc_hash": r.doc_hash,
                         "chunks": r.chunks, "pages": r.pages, "size": r.size,
-                        "ingested_at": r.ingested_at, "state": r.state,
+                        "ingested_at": r.ingested_at, "state": r.state, "writer": r.writer,
                     }
                     for r in records
                 ],
             )
+        if all(r.state == "complete" for r in records):
+            self.commit()  # readers in other processes see the batch from now on
 
     def delete_documents(self, sources: Sequence[str]) -> None:
         if not sources or not self.exists():
@@ -381,6 +533,7 @@ class ChromaStore:
         with _store_errors(self.location):
             for i in range(0, len(sources), _GET_PAGE):
                 self._docs.delete(ids=list(sources[i : i + _GET_PAGE]))
+        self.commit()
 
 
 def now() -> float:
