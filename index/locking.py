@@ -180,13 +180,13 @@ class WriterLock:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             return os.open(self.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        except PermissionError as exc:
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise StoreError(f"cannot open the lock file in {self.folder}: {exc}") from exc
             raise StoreError(
                 f"the index folder {self.folder} is read-only ({exc.strerror}): reading works, but "
                 "ingest, delete, reset and repair need write access to it"
             ) from exc
-        except OSError as exc:
-            raise StoreError(f"cannot open the lock file in {self.folder}: {exc}") from exc
 
     @staticmethod
     def _write_holder(fd: int, holder: Holder) -> None:

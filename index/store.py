@@ -17,128 +17,29 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from index.errors import ConfigError, IndexBusyError, IndexDamagedError, IndexMismatchError, StoreError
+from index.errors import ConfigError, IndexBusyError, IndexDamagedError
+from index.fingerprint import IndexFingerprint as IndexFingerprint  # re-exported: imported from here
+from index.fingerprint import mismatch
 from index.locking import WriterLock
 from index.models import Chunk, DocumentRecord, Hit
 from index.state import read_state, state_token, write_state
+from index.store_errors import damaged_message, store_errors
+from index.store_meta import chunk_from_meta, chunk_meta, record_from_meta
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,60}[a-zA-Z0-9]$")
 _GET_PAGE = 5000  # rows per Chroma get(); keeps memory flat on big indexes
 _REFRESH_SECONDS = 1.0  # how often a reader looks for another process's writes
-_DAMAGE_WORDS = ("malformed", "not a database", "deserializing pickle", "hnsw index", "hnsw segment")
-
-
-@dataclass(frozen=True)
-class IndexFingerprint:
-    """What an index was built with; recorded on the collection and checked on open."""
-
-    model_id: str
-    dimension: int
-    chunk_size: int
-    chunk_overlap: int
-
-    def as_metadata(self) -> dict[str, str | int]:
-        return {
-            "embedding_model": self.model_id,
-            "embedding_dim": self.dimension,
-            "chunk_size": self.chunk_size,
-            "chunk_overlap": self.chunk_overlap,
-            "created_by": "rag-assistant",
-        }
 
 
 def _chroma_settings() -> Any:
     from chromadb.config import Settings
 
     return Settings(anonymized_telemetry=False, allow_reset=True)
-
-
-def damaged_message(where: str, what: str) -> str:
-    """The one message for a damaged index folder: what is wrong and the command that repairs it."""
-    if "malformed" in what or "not a database" in what:
-        return (
-            f"the index database {where}/chroma.sqlite3 is damaged ({what}). It cannot be repaired: "
-            f"delete the folder (rm -r {where}) and ingest your documents again."
-        )
-    return f"the index {where} is damaged ({what}). Repair it: rag repair --index {where}"
-
-
-@contextmanager
-def _store_errors(where: str) -> Iterator[None]:
-    """Turn connection failures into StoreError naming the location and the fix."""
-    try:
-        yield
-    except (ConfigError, IndexMismatchError, StoreError):
-        raise
-    except Exception as exc:
-        text = f"{type(exc).__name__}: {exc}"
-        if any(k in text.lower() for k in _DAMAGE_WORDS) and "://" not in where:
-            raise IndexDamagedError(damaged_message(where, text)) from exc
-        if "readonly database" in text or "read-only" in text.lower():
-            raise StoreError(
-                f"the index folder {where} is read-only ({text}): reading works only from a writable "
-                "folder or a copy; ingest, delete, reset and repair need write access"
-            ) from exc
-        if any(k in text for k in ("Connect", "connect", "refused", "Timeout", "timed out")):
-            raise StoreError(
-                f"cannot reach the Chroma server at {where} ({text}). Start it "
-                "(chroma run --path DIR --port N) or fix --chroma-url / RAG_CHROMA_URL."
-            ) from exc
-        raise StoreError(f"Chroma at {where} failed: {text}") from exc
-
-
-def _record_from_meta(source: str, meta: dict[str, Any]) -> DocumentRecord:
-    return DocumentRecord(
-        source=source,
-        display=str(meta.get("display", source)),
-        title=str(meta.get("title", "")),
-        doc_hash=str(meta.get("doc_hash", "")),
-        chunks=int(meta.get("chunks", 0)),
-        pages=int(meta.get("pages", 0)),
-        size=int(meta.get("size", 0)),
-        ingested_at=float(meta.get("ingested_at", 0.0)),
-        state=str(meta.get("state", "complete")),
-        writer=str(meta.get("writer", "")),
-    )
-
-
-def chunk_from_meta(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
-    page = meta.get("page")
-    tags = str(meta.get("tags", ""))
-    return Chunk(
-        id=chunk_id,
-        text=text,
-        source=str(meta["source"]),
-        display=str(meta.get("display", meta["source"])),
-        title=str(meta.get("title", "")),
-        page=int(page) if isinstance(page, int) and page > 0 else None,
-        start=int(meta.get("start", 0)),
-        end=int(meta.get("end", 0)),
-        tokens=int(meta.get("tokens", 0)),
-        position=int(meta.get("position", 0)),
-        doc_hash=str(meta.get("doc_hash", "")),
-        tags=tuple(t for t in tags.split(",") if t),
-    )
-
-
-def _chunk_meta(chunk: Chunk) -> dict[str, str | int]:
-    return {
-        "source": chunk.source,
-        "display": chunk.display,
-        "title": chunk.title,
-        "page": chunk.page or 0,  # Chroma metadata has no null; 0 means "no page"
-        "start": chunk.start,
-        "end": chunk.end,
-        "tokens": chunk.tokens,
-        "position": chunk.position,
-        "doc_hash": chunk.doc_hash,
-        "tags": ",".join(chunk.tags),
-    }
 
 
 class ChromaStore:
@@ -178,7 +79,7 @@ class ChromaStore:
     def _client_for(cls, path: str) -> Any:
         import chromadb
 
-        with _store_errors(path):
+        with store_errors(path):
             return chromadb.PersistentClient(path=path, settings=_chroma_settings())
 
     @classmethod
@@ -189,7 +90,7 @@ class ChromaStore:
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ConfigError(f"chroma url {url!r} must look like http://host:port")
         port = parsed.port or (443 if parsed.scheme == "https" else 8000)
-        with _store_errors(url):
+        with store_errors(url):
             client = chromadb.HttpClient(
                 host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=_chroma_settings()
             )
@@ -276,7 +177,7 @@ class ChromaStore:
             self.refresh()
         if self._chunks is not None:
             return True
-        with _store_errors(self.location):
+        with store_errors(self.location):
             names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
             if self.name not in names:
                 return False
@@ -294,39 +195,15 @@ class ChromaStore:
 
     def check(self, expected: IndexFingerprint, *, check_chunking: bool) -> None:
         """Fail with IndexMismatchError when the index was built differently."""
-        meta = self.fingerprint()
-        if not meta:
-            return
-        built_with = meta.get("embedding_model")
-        fix = (
-            f"Use the same model (--model {built_with}), or rebuild: `rag reset --index {self.location}` "
-            "and ingest again (or pick a new --index folder)."
-        )
-        if built_with != expected.model_id:
-            raise IndexMismatchError(
-                f"index {self.location!r} (collection {self.name!r}) was built with embedding model "
-                f"{built_with!r}, not {expected.model_id!r}. {fix}"
-            )
-        if int(meta.get("embedding_dim", expected.dimension)) != expected.dimension:
-            raise IndexMismatchError(
-                f"index {self.location!r} holds {meta.get('embedding_dim')}-d vectors but the model "
-                f"gives {expected.dimension}-d. {fix}"
-            )
-        if check_chunking:
-            old = (int(meta.get("chunk_size", 0)), int(meta.get("chunk_overlap", 0)))
-            new = (expected.chunk_size, expected.chunk_overlap)
-            if old != new:
-                raise IndexMismatchError(
-                    f"index {self.location!r} was chunked with size/overlap {old[0]}/{old[1]} tokens, "
-                    f"not {new[0]}/{new[1]}. Use --chunk-size {old[0]} --chunk-overlap {old[1]}, or "
-                    f"rebuild: `rag reset --index {self.location}` and ingest again."
-                )
+        error = mismatch(self.fingerprint(), expected, self.location, self.name, check_chunking=check_chunking)
+        if error is not None:
+            raise error
 
     def create(self, fingerprint: IndexFingerprint) -> None:
         """Create the collections (idempotent), recording the fingerprint."""
         if self.exists():
             return
-        with _store_errors(self.location):
+        with store_errors(self.location):
             self._chunks = self._client.get_or_create_collection(
                 self.name,
                 metadata=fingerprint.as_metadata(),
@@ -339,7 +216,7 @@ class ChromaStore:
 
     def drop(self) -> None:
         """Delete both collections of this knowledge base."""
-        with _store_errors(self.location):
+        with store_errors(self.location):
             for name in (self.name, f"{self.name}-documents"):
                 try:
                     self._client.delete_collection(name)
@@ -353,18 +230,18 @@ class ChromaStore:
     def count_chunks(self) -> int:
         if not self.exists():
             return 0
-        with _store_errors(self.location):
+        with store_errors(self.location):
             return int(self._chunks.count())
 
     def upsert_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
         if not chunks:
             return
-        with _store_errors(self.location):
+        with store_errors(self.location):
             self._chunks.upsert(
                 ids=[c.id for c in chunks],
                 embeddings=[list(e) for e in embeddings],
                 documents=[c.text for c in chunks],
-                metadatas=[_chunk_meta(c) for c in chunks],
+                metadatas=[chunk_meta(c) for c in chunks],
             )
 
     def restore_chunk_vectors(
@@ -374,7 +251,7 @@ class ChromaStore:
         if not ids or not self.exists():
             return 0
         done = 0
-        with _store_errors(self.location):
+        with store_errors(self.location):
             for i in range(0, len(ids), 256):
                 page = self._chunks.get(ids=list(ids[i : i + 256]), include=["documents", "metadatas"])
                 texts = [d or "" for d in page["documents"] or []]
@@ -391,7 +268,7 @@ class ChromaStore:
         """Give manifest records whose (constant) vector is lost their vector back; returns how many."""
         if not ids or not self.exists():
             return 0
-        with _store_errors(self.location):
+        with store_errors(self.location):
             page = self._docs.get(ids=list(ids), include=["metadatas"])
             if page["ids"]:
                 self._docs.upsert(ids=page["ids"], embeddings=[[1.0] for _ in page["ids"]], metadatas=page["metadatas"])
@@ -400,7 +277,7 @@ class ChromaStore:
     def delete_chunk_ids(self, ids: Sequence[str]) -> None:
         if not ids or not self.exists():
             return
-        with _store_errors(self.location):
+        with store_errors(self.location):
             for i in range(0, len(ids), _GET_PAGE):
                 self._chunks.delete(ids=list(ids[i : i + _GET_PAGE]))
 
@@ -408,7 +285,7 @@ class ChromaStore:
         """Remove every chunk of these documents, whatever version they belong to."""
         if not sources or not self.exists():
             return
-        with _store_errors(self.location):
+        with store_errors(self.location):
             for i in range(0, len(sources), 500):
                 self._chunks.delete(where={"source": {"$in": list(sources[i : i + 500])}})
 
@@ -417,7 +294,7 @@ class ChromaStore:
         out: dict[str, set[str]] = {}
         if not self.exists():
             return out
-        with _store_errors(self.location):
+        with store_errors(self.location):
             offset = 0
             while True:
                 page = self._chunks.get(include=["metadatas"], limit=_GET_PAGE, offset=offset)
@@ -431,7 +308,7 @@ class ChromaStore:
     def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
         if not ids or not self.exists():
             return []
-        with _store_errors(self.location):
+        with store_errors(self.location):
             page = self._chunks.get(ids=list(ids), include=["metadatas", "documents"])
         by_id = {
             i: chunk_from_meta(i, d or "", m)
@@ -444,7 +321,7 @@ class ChromaStore:
         out: dict[str, list[Chunk]] = {s: [] for s in sources}
         if not sources or not self.exists():
             return out
-        with _store_errors(self.location):
+        with store_errors(self.location):
             for i in range(0, len(sources), 200):
                 offset = 0
                 while True:
@@ -468,7 +345,7 @@ class ChromaStore:
         if not self.exists() or top_k < 1 or (sources is not None and not sources):
             return []
         where = {"source": {"$in": list(sources)}} if sources is not None else None
-        with _store_errors(self.location):
+        with store_errors(self.location):
             result = self._chunks.query(
                 query_embeddings=[list(embedding)],
                 n_results=top_k,
@@ -492,13 +369,13 @@ class ChromaStore:
         out: dict[str, DocumentRecord] = {}
         if not self.exists():
             return out
-        with _store_errors(self.location):
+        with store_errors(self.location):
             offset = 0
             while True:
                 page = self._docs.get(include=["metadatas"], limit=_GET_PAGE, offset=offset)
                 ids, metas = page["ids"], page["metadatas"] or []
                 for doc_id, meta in zip(ids, metas, strict=False):
-                    out[doc_id] = _record_from_meta(doc_id, meta)
+                    out[doc_id] = record_from_meta(doc_id, meta)
                 if len(ids) < _GET_PAGE:
                     return out
                 offset += _GET_PAGE
@@ -511,7 +388,7 @@ class ChromaStore:
             raise IndexBusyError(f"writing to {self.location} needs the writer lock: use store.writing()")
         writer = self.writer_id
         records = [replace(r, writer=writer if r.state != "complete" else "") for r in records]
-        with _store_errors(self.location):
+        with store_errors(self.location):
             self._docs.upsert(
                 ids=[r.source for r in records],
                 embeddings=[[1.0] for _ in records],  # the manifest is looked up by id, never by vector
@@ -530,7 +407,7 @@ class ChromaStore:
     def delete_documents(self, sources: Sequence[str]) -> None:
         if not sources or not self.exists():
             return
-        with _store_errors(self.location):
+        with store_errors(self.location):
             for i in range(0, len(sources), _GET_PAGE):
                 self._docs.delete(ids=list(sources[i : i + _GET_PAGE]))
         self.commit()
