@@ -221,8 +221,8 @@ class LexicalIndex:
         Reads the saved file afresh and re-tokenizes every chunk's text: tampered tokens
         are found even when their digest was rewritten to match.
         """
-        if self._path is None:
-            return []
+        if self._path is None or not self._path.is_file():
+            return []  # not built yet (or a Chroma server's, kept in memory): built from the store on first use
         fresh = LexicalIndex(self._path.parent, self._path.name[len("lexical-") : -len(".json")])
         with fresh._lock:
             fresh._load()

@@ -24,6 +24,7 @@ from typing import Any
 from index.atomic import write_atomically
 
 STATE_FILE = "rag-state.json"
+METADATA_FILE = "index_metadata.pickle"  # Chroma writes it last when it saves a vector segment
 _SEGMENT_DIR = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 Stats = dict[str, dict[str, list[int]]]  # segment folder -> file name -> [size, mtime_ns]
@@ -39,7 +40,12 @@ class IndexState:
 
 
 def segment_stats(folder: Path) -> Stats:
-    """Size and mtime of every file in the folder's vector segment folders."""
+    """Size and mtime of every file in the folder's saved vector segment folders.
+
+    A segment folder without ``index_metadata.pickle`` has never been saved: Chroma does
+    not read its files but starts it afresh from its log in every process that opens it
+    (rewriting them), so such folders are left out.
+    """
     out: Stats = {}
     try:
         entries = list(os.scandir(folder))
@@ -47,6 +53,8 @@ def segment_stats(folder: Path) -> Stats:
         return out
     for entry in entries:
         if not (entry.is_dir() and _SEGMENT_DIR.match(entry.name)):
+            continue
+        if not os.path.lexists(os.path.join(entry.path, METADATA_FILE)):
             continue
         files: dict[str, list[int]] = {}
         try:
@@ -102,6 +110,8 @@ def unexpected_changes(recorded: IndexState | None, now: Stats) -> list[str]:
     out: list[str] = []
     for seg in sorted(recorded.segments.keys() | now.keys()):
         before, after = recorded.segments.get(seg), now.get(seg)
+        if before is not None and METADATA_FILE not in before:
+            before = None  # recorded before it was ever saved (by an older version): nothing to compare
         if before is None:
             if after:
                 out.append(f"{seg}: a segment folder written after the last recorded write")

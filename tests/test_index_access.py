@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from index.state import IndexState, unexpected_changes
+from index.state import IndexState, segment_stats, unexpected_changes
 from rag import Assistant
 from tests.index_support import SMALL_CHUNK_ARGS, SMALL_CHUNKS, rag, write_corpus
 
@@ -17,16 +17,30 @@ NEEDLE = "The zeppelin hangar of Quillport was rebuilt in copper after the storm
 QUESTION = "Where was the zeppelin hangar rebuilt in copper?"
 
 
-def test_unexpected_changes_compares_segment_files_with_the_record() -> None:
-    recorded = IndexState(3, {"seg": {"data_level0.bin": [10, 1], "header.bin": [100, 1]}})
-    assert unexpected_changes(recorded, {"seg": {"data_level0.bin": [10, 1], "header.bin": [100, 1]}}) == []
-    assert unexpected_changes(recorded, {"seg": {"data_level0.bin": [5, 2], "header.bin": [100, 1]}}) == [
+def test_unexpected_changes_compares_saved_segment_files_with_the_record() -> None:
+    saved = {"index_metadata.pickle": [50, 1], "data_level0.bin": [10, 1]}
+    recorded = IndexState(3, {"seg": saved})
+    assert unexpected_changes(recorded, {"seg": dict(saved)}) == []
+    assert unexpected_changes(recorded, {"seg": {**saved, "data_level0.bin": [5, 2]}}) == [
         "seg/data_level0.bin: changed since the last recorded write"
     ]
     assert unexpected_changes(recorded, {}) == ["seg: the segment folder is missing"]
-    assert unexpected_changes(recorded, {"seg": {"header.bin": [100, 1]}}) == ["seg/data_level0.bin: missing"]
-    assert unexpected_changes(None, {"seg": {"header.bin": [100, 1]}}) == ["seg: no record of the last write"]
+    assert unexpected_changes(recorded, {"seg": {"data_level0.bin": [10, 1]}}) == ["seg/index_metadata.pickle: missing"]
+    assert unexpected_changes(None, {"seg": saved}) == ["seg: no record of the last write"]
     assert unexpected_changes(None, {}) == []
+    # a segment recorded before Chroma first saved it has nothing to compare
+    assert unexpected_changes(IndexState(1, {"seg": {"header.bin": [100, 1]}}), {}) == []
+
+
+def test_segments_never_saved_are_left_out(tmp_path: Path) -> None:
+    """Chroma rewrites an unsaved segment's files in every process that opens it: not damage."""
+    saved = tmp_path / "0b6f5e0c-1f0e-4a55-9d4c-3a8f3f0a9c11"
+    unsaved = tmp_path / "7d1d0c8e-2b4a-4c6e-8f3d-5e9a1b2c3d4e"
+    for folder in (saved, unsaved):
+        folder.mkdir()
+        (folder / "data_level0.bin").write_bytes(b"x" * 10)
+    (saved / "index_metadata.pickle").write_bytes(b"p")
+    assert set(segment_stats(tmp_path)) == {saved.name}
 
 
 @pytest.mark.slow
