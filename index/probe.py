@@ -5,8 +5,8 @@ A garbled HNSW file can make Chroma's native code crash the process that loads i
 and reads its verdict: per collection, whether it loads, how many records it has and
 which record ids have no readable vector. A crash of the child is a verdict too.
 
-It costs one Python start plus importing chromadb (about 2 s here) and reading every
-vector once (a fraction of a second per 10,000 chunks), so it runs for ``rag check``,
+It costs one Python start, importing chromadb and reading every vector once (measured
+3.1 s on 30 chunks, 4.9 s on 2,400, on a busy two-core machine), so it runs for ``rag check``,
 for ``rag repair``, and on open only when the segment files differ from the record of
 the last committed write (``index.state``).
 """
