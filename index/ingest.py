@@ -32,9 +32,9 @@ from index.embedding import Embedder
 from index.errors import IngestError
 from index.hashing import sha256_file
 from index.loaders import load_file
-from index.locking import writer_is_gone
 from index.models import Chunk, DocumentRecord, FileFailure, IngestReport, chunk_id
 from index.store import ChromaStore, IndexFingerprint
+from index.writing import holds_writer_lock, writer_is_gone
 
 ProgressFn = Callable[[int, int, str], None]
 """Called as ``progress(done, total, display_name)`` after each file."""
@@ -157,20 +157,21 @@ def write_batch(store: ChromaStore, embedder: Embedder, batch: Sequence[_Prepare
     return len(chunks)
 
 
+@holds_writer_lock("delete")
 def delete_documents(store: ChromaStore, sources: Sequence[str]) -> None:
     """Remove documents from the index, crash-safely (pending first, record last)."""
-    with store.writing("delete"):
-        manifest = store.documents()
-        records = [replace(manifest[s], state="pending") for s in sources if s in manifest]
-        store.put_documents(records)
-        store.delete_chunks_of(list(sources))
-        store.delete_documents(list(sources))
+    manifest = store.documents()
+    records = [replace(manifest[s], state="pending") for s in sources if s in manifest]
+    store.put_documents(records)
+    store.delete_chunks_of(list(sources))
+    store.delete_documents(list(sources))
 
 
 def _under(path: str, roots: Sequence[Path]) -> bool:
     return any(Path(path).is_relative_to(root) for root in roots)
 
 
+@holds_writer_lock("ingest")
 def ingest(
     paths: Sequence[str | Path],
     *,
@@ -180,18 +181,6 @@ def ingest(
     progress: ProgressFn | None = None,
 ) -> IngestReport:
     """Bring the index in line with the files under ``paths``; see the module docstring."""
-    with store.writing("ingest"):
-        return _ingest(paths, store=store, embedder=embedder, options=options, progress=progress)
-
-
-def _ingest(
-    paths: Sequence[str | Path],
-    *,
-    store: ChromaStore,
-    embedder: Embedder,
-    options: IngestOptions,
-    progress: ProgressFn | None,
-) -> IngestReport:
     started = time.perf_counter()
     validate_chunking(options.chunk_size, options.chunk_overlap)
     found = discover(paths, options.include, options.exclude)
