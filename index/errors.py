@@ -5,6 +5,8 @@
     ├── IndexMismatchError        the index was built with another model or chunking
     ├── IngestError               one file could not be read (path + reason)
     ├── StoreError                Chroma is unreachable or refused an operation
+    │   ├── IndexBusyError        another process is writing to the index (names it)
+    │   └── IndexDamagedError     the index folder is damaged (names the repair)
     └── LLMError                  (in rag.errors) the language model failed
 
 It lives in ``index`` because ``index`` imports nothing above it; ``rag.errors``
@@ -28,6 +30,14 @@ class IndexMismatchError(RagError):
 
 class StoreError(RagError):
     """The vector store cannot be reached or refused an operation."""
+
+
+class IndexBusyError(StoreError):
+    """Another process holds the index's writer lock; the message names it and what to do."""
+
+
+class IndexDamagedError(StoreError):
+    """Files of the index folder are damaged; the message names the folder and the repair command."""
 
 
 class IngestError(RagError):

@@ -15,6 +15,11 @@ its bytes. Each file is read in a child process with a time limit
 A run killed anywhere leaves, at worst, "pending" records. The next run first
 deletes every chunk of those documents and their records, then ingests them
 again like new ones, so it converges to the index a clean run would build.
+
+A run holds the index's writer lock throughout (``ChromaStore.writing``), so the
+only "pending" records it can find are those of writers that are gone; each record
+also names its writer, and one of a writer that may still be alive (another host
+writing to a Chroma server) is never recovered.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from index.hashing import sha256_file
 from index.models import Chunk, DocumentRecord, ExtractedText, FileFailure, IngestReport, chunk_id
 from index.names import document_path
 from index.store import ChromaStore, IndexFingerprint
+from index.writing import holds_writer_lock, writer_is_gone
 
 ProgressFn = Callable[[int, int, str], None]
 """Called as ``progress(done, total, display_name)`` after each file."""
@@ -80,8 +86,17 @@ def check_index(
 
 
 def recover(store: ChromaStore) -> tuple[str, ...]:
-    """Undo what an interrupted run left half-written; returns the documents it removed."""
-    pending = [s for s, r in store.documents().items() if r.state != "complete"]
+    """Undo what an interrupted run left half-written; returns the documents it removed.
+
+    Only records whose writer is gone are touched: holding the folder's writer lock proves
+    that for every other writer; without a folder (a Chroma server) the id must name a
+    process of this host that has ended.
+    """
+    held = store.lock is not None and store.lock.held
+    pending = [
+        s for s, r in store.documents().items()
+        if r.state != "complete" and r.writer != store.writer_id and (held or writer_is_gone(r.writer))
+    ]
     store.delete_chunks_of(pending)
     store.delete_documents(pending)
     return tuple(pending)
@@ -136,6 +151,7 @@ def write_document(
     return count
 
 
+@holds_writer_lock("delete")
 def delete_documents(store: ChromaStore, sources: Sequence[str]) -> None:
     """Remove documents from the index, crash-safely (pending first, record last)."""
     manifest = store.documents()
@@ -149,6 +165,7 @@ def _under(source: str, roots: Sequence[Path]) -> bool:
     return any(document_path(source).is_relative_to(root) for root in roots)
 
 
+@holds_writer_lock("ingest")
 def ingest(
     paths: Sequence[str | Path],
     *,

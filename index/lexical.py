@@ -6,14 +6,18 @@ only the documents that changed. It is saved as one JSON file written atomically
 a crash at any point leaves either the old or the new file; the next ``sync`` notices
 the difference from the manifest and catches up. Incremental, idempotent and
 crash-safe by construction, like the chunks themselves.
+
+The file is checked when it is read: a file of the wrong shape is ignored whole, and a
+document whose tokens no longer match the digest stored beside them is tokenized again
+from the store. ``problems`` compares the index with the store (the documents, their
+chunk ids, and the tokens of every chunk re-tokenized from its text) for ``rag check``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-import os
-import tempfile
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -24,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
+from index.atomic import write_atomically
 from index.sentences import split_sentences
 from index.store import ChromaStore
 
-_FORMAT = 1
+_FORMAT = 2  # 2: a token digest per document
 _SENTENCE_CACHE = 50_000
 
 
@@ -36,6 +41,40 @@ def _stemmer() -> Any:
     import Stemmer
 
     return Stemmer.Stemmer("english")
+
+
+def token_digest(tokens: Sequence[Sequence[str]]) -> str:
+    """A short hash of a document's tokens, chunk by chunk (pure)."""
+    h = hashlib.sha1()
+    for terms in tokens:
+        h.update("\x1f".join(terms).encode())
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+def valid_entries(data: Any) -> dict[str, dict[str, Any]] | None:
+    """The documents of a loaded sidecar whose shape and digest hold; None when the file is unusable.
+
+    A document whose tokens do not match their digest is left out, so ``sync`` tokenizes
+    it again from the store.
+    """
+    if not isinstance(data, dict) or data.get("format") != _FORMAT or not isinstance(data.get("docs"), dict):
+        return None
+    out: dict[str, dict[str, Any]] = {}
+    for source, entry in data["docs"].items():
+        if not isinstance(entry, dict):
+            continue
+        ids, tokens, doc_hash = entry.get("ids"), entry.get("tokens"), entry.get("hash")
+        if not (isinstance(doc_hash, str) and isinstance(ids, list) and isinstance(tokens, list)):
+            continue
+        if len(ids) != len(tokens) or not all(isinstance(i, str) for i in ids):
+            continue
+        if not all(isinstance(t, list) and all(isinstance(w, str) for w in t) for t in tokens):
+            continue
+        if entry.get("digest") != token_digest(tokens):
+            continue
+        out[source] = entry
+    return out
 
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
@@ -61,7 +100,7 @@ class LexicalIndex:
         self._path = folder / f"lexical-{name}.json" if folder is not None else None
         self._recheck = recheck_seconds
         self._lock = threading.Lock()
-        # source -> {"hash": str, "ids": [chunk ids], "tokens": [[token, ...], ...]}
+        # source -> {"hash": str, "ids": [chunk ids], "tokens": [[token, ...], ...], "digest": str}
         self._docs: dict[str, dict[str, Any]] = {}
         self._loaded = False
         self._checked_at = float("-inf")
@@ -70,6 +109,8 @@ class LexicalIndex:
         self._sources: np.ndarray = np.array([], dtype=object)
         self._idf: dict[str, float] = {}
         self._sentences: OrderedDict[str, list[list[str]]] = OrderedDict()
+        self.load_note = ""  # what was wrong with the file when it was read, for `rag check`
+        self.save_error = ""  # why the last save failed (a read-only folder, a full disk)
 
     # -- keeping in step -------------------------------------------------------------
 
@@ -81,20 +122,35 @@ class LexicalIndex:
             return
         try:
             data = json.loads(self._path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return  # unreadable cache: rebuilt from the store by sync
-        if data.get("format") == _FORMAT:
-            self._docs = data["docs"]
-            self._rebuild()
+        except (OSError, ValueError) as exc:
+            self.load_note = f"{self._path} is unreadable ({type(exc).__name__}); rebuilt from the store"
+            return
+        docs = valid_entries(data)
+        if docs is None:
+            self.load_note = f"{self._path} has an unknown format or shape; rebuilt from the store"
+            return
+        dropped = len(data["docs"]) - len(docs)
+        if dropped:
+            self.load_note = f"{self._path}: {dropped} damaged document entries; tokenized again from the store"
+        self._docs = docs
+        self._rebuild()
 
     def _save(self) -> None:
+        """Write the sidecar atomically; a failure keeps the old file and is remembered, not raised.
+
+        The sidecar is a cache of what the store holds: a reader in a read-only folder or a
+        full disk must not stop questions from being answered.
+        """
         if self._path is None:
             return
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=".lexical-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"format": _FORMAT, "docs": self._docs}, fh, separators=(",", ":"))
-        os.replace(tmp, self._path)
+        data = json.dumps({"format": _FORMAT, "docs": self._docs}, separators=(",", ":")).encode()
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(self._path, data)
+        except OSError as exc:
+            self.save_error = f"cannot write {self._path}: {exc.strerror or exc}"
+        else:
+            self.save_error = ""
 
     def _rebuild(self) -> None:
         import bm25s
@@ -140,14 +196,64 @@ class LexicalIndex:
             for source, chunks in store.chunks_of(missing).items():
                 current = [c for c in chunks if c.doc_hash == wanted[source]]
                 current.sort(key=lambda c: c.position)
+                tokens = tokenize([c.text for c in current])
                 self._docs[source] = {
                     "hash": wanted[source],
                     "ids": [c.id for c in current],
-                    "tokens": tokenize([c.text for c in current]),
+                    "tokens": tokens,
+                    "digest": token_digest(tokens),
                 }
             self._rebuild()
             self._save()
             return True
+
+    def reload(self) -> None:
+        """Forget what is in memory: the next ``sync`` reads the file again (another process wrote it)."""
+        with self._lock:
+            self._loaded = False
+            self._docs = {}
+            self._checked_at = float("-inf")
+            self._rebuild()
+
+    def problems(self, store: ChromaStore) -> list[str]:
+        """Every way this index differs from the store's complete documents (empty when in step).
+
+        Reads the saved file afresh and re-tokenizes every chunk's text: tampered tokens
+        are found even when their digest was rewritten to match.
+        """
+        if self._path is None or not self._path.is_file():
+            return []  # not built yet (or a Chroma server's, kept in memory): built from the store on first use
+        fresh = LexicalIndex(self._path.parent, self._path.name[len("lexical-") : -len(".json")])
+        with fresh._lock:
+            fresh._load()
+        out = [fresh.load_note] if fresh.load_note else []
+        wanted = {s: r.doc_hash for s, r in store.documents().items() if r.state == "complete"}
+        have = fresh._docs
+        for source in sorted(wanted.keys() - have.keys()):
+            out.append(f"lexical index: {source} is missing")
+        for source in sorted(have.keys() - wanted.keys()):
+            out.append(f"lexical index: {source} is not in the store")
+        both = sorted(s for s in wanted.keys() & have.keys())
+        for source, chunks in store.chunks_of(both).items():
+            entry = have[source]
+            current = sorted((c for c in chunks if c.doc_hash == wanted[source]), key=lambda c: c.position)
+            if entry["hash"] != wanted[source] or entry["ids"] != [c.id for c in current]:
+                out.append(f"lexical index: {source} holds another version than the store")
+            elif entry["tokens"] != tokenize([c.text for c in current]):
+                out.append(f"lexical index: the tokens of {source} do not match its text")
+        return out
+
+    def rebuild_all(self, store: ChromaStore) -> None:
+        """Tokenize every document again from the store and save (``rag repair``)."""
+        with self._lock:
+            self._loaded = True
+            self._docs = {}
+            self._checked_at = float("-inf")
+        self.sync(store, force=True)
+        if not self._docs:
+            with self._lock:
+                self._rebuild()
+                self._save()
 
     # -- searching -------------------------------------------------------------------
 

@@ -78,6 +78,7 @@ class DocumentRecord:
     size: int
     ingested_at: float
     state: str = "complete"  # "pending" while its chunks are being replaced
+    writer: str = ""  # the writer (index.locking) that left it "pending"; "" when complete
 
 
 @dataclass(frozen=True)

@@ -4,113 +4,42 @@ The manifest (``<name>-documents``) holds one record per document: the version
 (content hash) in the index and whether it is complete. Chunk ids include the
 version, so a new version is written beside the old one and the old one is
 removed only afterwards; see ``index.ingest`` for the crash-safety protocol.
+
+For an index folder (embedded Chroma) the store also owns the writer lock
+(``index.locking``): ``writing()`` holds it, stamps the writer's id on "pending"
+records and, after each committed batch, records the new state (``index.state``) so
+that other processes notice the write (``refresh``) and damage is told from change.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from index.errors import ConfigError, IndexMismatchError, StoreError
+from index.errors import ConfigError, IndexBusyError, IndexDamagedError
+from index.fingerprint import IndexFingerprint as IndexFingerprint  # re-exported: imported from here
+from index.fingerprint import mismatch
+from index.locking import WriterLock
 from index.models import Chunk, DocumentRecord, Hit
+from index.state import read_state, state_token, write_state
+from index.store_errors import damaged_message, store_errors
+from index.store_meta import chunk_from_meta, chunk_meta, record_from_meta
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,60}[a-zA-Z0-9]$")
 _GET_PAGE = 5000  # rows per Chroma get(); keeps memory flat on big indexes
-
-
-@dataclass(frozen=True)
-class IndexFingerprint:
-    """What an index was built with; recorded on the collection and checked on open."""
-
-    model_id: str
-    dimension: int
-    chunk_size: int
-    chunk_overlap: int
-
-    def as_metadata(self) -> dict[str, str | int]:
-        return {
-            "embedding_model": self.model_id,
-            "embedding_dim": self.dimension,
-            "chunk_size": self.chunk_size,
-            "chunk_overlap": self.chunk_overlap,
-            "created_by": "rag-assistant",
-        }
+_REFRESH_SECONDS = 1.0  # how often a reader looks for another process's writes
 
 
 def _chroma_settings() -> Any:
     from chromadb.config import Settings
 
     return Settings(anonymized_telemetry=False, allow_reset=True)
-
-
-@contextmanager
-def _store_errors(where: str) -> Iterator[None]:
-    """Turn connection failures into StoreError naming the location and the fix."""
-    try:
-        yield
-    except (ConfigError, IndexMismatchError, StoreError):
-        raise
-    except Exception as exc:
-        text = f"{type(exc).__name__}: {exc}"
-        if any(k in text for k in ("Connect", "connect", "refused", "Timeout", "timed out")):
-            raise StoreError(
-                f"cannot reach the Chroma server at {where} ({text}). Start it "
-                "(chroma run --path DIR --port N) or fix --chroma-url / RAG_CHROMA_URL."
-            ) from exc
-        raise StoreError(f"Chroma at {where} failed: {text}") from exc
-
-
-def _record_from_meta(source: str, meta: dict[str, Any]) -> DocumentRecord:
-    return DocumentRecord(
-        source=source,
-        display=str(meta.get("display", source)),
-        title=str(meta.get("title", "")),
-        doc_hash=str(meta.get("doc_hash", "")),
-        chunks=int(meta.get("chunks", 0)),
-        pages=int(meta.get("pages", 0)),
-        size=int(meta.get("size", 0)),
-        ingested_at=float(meta.get("ingested_at", 0.0)),
-        state=str(meta.get("state", "complete")),
-    )
-
-
-def chunk_from_meta(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
-    page = meta.get("page")
-    tags = str(meta.get("tags", ""))
-    return Chunk(
-        id=chunk_id,
-        text=text,
-        source=str(meta["source"]),
-        display=str(meta.get("display", meta["source"])),
-        title=str(meta.get("title", "")),
-        page=int(page) if isinstance(page, int) and page > 0 else None,
-        start=int(meta.get("start", 0)),
-        end=int(meta.get("end", 0)),
-        tokens=int(meta.get("tokens", 0)),
-        position=int(meta.get("position", 0)),
-        doc_hash=str(meta.get("doc_hash", "")),
-        tags=tuple(t for t in tags.split(",") if t),
-    )
-
-
-def _chunk_meta(chunk: Chunk) -> dict[str, str | int]:
-    return {
-        "source": chunk.source,
-        "display": chunk.display,
-        "title": chunk.title,
-        "page": chunk.page or 0,  # Chroma metadata has no null; 0 means "no page"
-        "start": chunk.start,
-        "end": chunk.end,
-        "tokens": chunk.tokens,
-        "position": chunk.position,
-        "doc_hash": chunk.doc_hash,
-        "tags": ",".join(chunk.tags),
-    }
 
 
 class ChromaStore:
@@ -120,7 +49,8 @@ class ChromaStore:
     >>> store = ChromaStore.http("http://127.0.0.1:8000")   # doctest: +SKIP
     """
 
-    def __init__(self, client: Any, name: str, location: str) -> None:
+    def __init__(self, client: Any, name: str, location: str, folder: Path | None = None) -> None:
+        """``folder`` is the index folder of an embedded Chroma (None for a server)."""
         if not _NAME.match(name):
             raise ConfigError(
                 f"collection name {name!r} is invalid: use 3-62 letters, digits, '.', '_' or '-', "
@@ -129,16 +59,28 @@ class ChromaStore:
         self._client = client
         self.name = name
         self.location = location
+        self.folder = folder
+        self.chroma_path = folder  # what Chroma opens: a temporary copy of a read-only folder
+        self.lock = WriterLock(folder) if folder is not None else None
+        self.damage: list[str] = []  # set on open when a probe found the folder damaged (index.opening)
         self._chunks: Any = None
         self._docs: Any = None
+        self._seen_token = state_token(folder) if folder is not None else None
+        self._checked_at = time.monotonic()
 
     @classmethod
     def persistent(cls, path: str, name: str = "default") -> ChromaStore:
+        """Open (creating) an index folder; a damaged or read-only folder is handled by index.opening."""
+        from index.opening import open_folder
+
+        return open_folder(cls, path, name)
+
+    @classmethod
+    def _client_for(cls, path: str) -> Any:
         import chromadb
 
-        with _store_errors(path):
-            client = chromadb.PersistentClient(path=path, settings=_chroma_settings())
-        return cls(client, name, path)
+        with store_errors(path):
+            return chromadb.PersistentClient(path=path, settings=_chroma_settings())
 
     @classmethod
     def http(cls, url: str, name: str = "default") -> ChromaStore:
@@ -148,20 +90,94 @@ class ChromaStore:
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ConfigError(f"chroma url {url!r} must look like http://host:port")
         port = parsed.port or (443 if parsed.scheme == "https" else 8000)
-        with _store_errors(url):
+        with store_errors(url):
             client = chromadb.HttpClient(
                 host=parsed.hostname, port=port, ssl=parsed.scheme == "https", settings=_chroma_settings()
             )
             client.heartbeat()
         return cls(client, name, url)
 
+    # -- one writer, and seeing the others' writes -----------------------------------------
+
+    @property
+    def writer_id(self) -> str:
+        """The id stamped on this process's "pending" records while it holds the lock."""
+        holder = self.lock.holder if self.lock is not None else None
+        return holder.writer if holder is not None else ""
+
+    @contextmanager
+    def writing(self, operation: str) -> Iterator[None]:
+        """Be the only writer of the index folder for the block (IndexBusyError when another is).
+
+        The first thing a writer does is to reopen Chroma if another process wrote since
+        this one last looked: a stale in-memory vector index, saved again, would drop the
+        other process's vectors. Leaving the block records the committed state.
+        """
+        if self.lock is None:
+            yield
+            return
+        with self.lock.hold(operation):
+            if self.lock.depth == 1:
+                self.refresh(force=True)
+            yield
+            if self.lock.depth == 1:
+                self.commit()
+
+    def commit(self) -> None:
+        """Record a committed write (generation + segment files); a no-op unless holding the lock."""
+        if self.folder is None or self.lock is None or not self.lock.held:
+            return
+        previous = read_state(self.folder)
+        try:
+            write_state(self.folder, (previous.generation if previous else 0) + 1, self.writer_id)
+        except OSError:
+            return  # a full disk: the next open finds the segment files unrecorded and probes them
+        self._seen_token = state_token(self.folder)
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Reopen Chroma when another process committed a write since we last looked.
+
+        Chroma's embedded client keeps each collection's vector index in memory, loaded
+        once per process, so without this a long-running process never finds the chunks
+        that another process added. Checked at most once a second (a stat of one file).
+        """
+        if self.folder is None:
+            return False
+        now = time.monotonic()
+        if not force and now - self._checked_at < _REFRESH_SECONDS:
+            return False
+        self._checked_at = now
+        token = state_token(self.folder)
+        if token == self._seen_token:
+            return False
+        self._seen_token = token
+        self.reopen()
+        return True
+
+    def reopen(self) -> None:
+        """Drop this process's Chroma system for the folder and open it afresh."""
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        identifier = getattr(self._client, "_identifier", None)
+        if identifier is not None:
+            # Other clients of this path keep the old system object they hold; new ones get a fresh one.
+            SharedSystemClient._identifier_to_system.pop(identifier, None)
+        if self.chroma_path is None:
+            return  # a Chroma server holds no per-process vector index to reload
+        self._client = self._client_for(str(self.chroma_path))
+        self._chunks = self._docs = None
+
     # -- collections -------------------------------------------------------------------
 
     def exists(self) -> bool:
         """True when this knowledge base has been created (opens its collections)."""
+        if self.damage:
+            raise IndexDamagedError(damaged_message(self.location, "; ".join(self.damage)))
+        if self.lock is None or not self.lock.held:
+            self.refresh()
         if self._chunks is not None:
             return True
-        with _store_errors(self.location):
+        with store_errors(self.location):
             names = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
             if self.name not in names:
                 return False
@@ -179,39 +195,15 @@ class ChromaStore:
 
     def check(self, expected: IndexFingerprint, *, check_chunking: bool) -> None:
         """Fail with IndexMismatchError when the index was built differently."""
-        meta = self.fingerprint()
-        if not meta:
-            return
-        built_with = meta.get("embedding_model")
-        fix = (
-            f"Use the same model (--model {built_with}), or rebuild: `rag reset --index {self.location}` "
-            "and ingest again (or pick a new --index folder)."
-        )
-        if built_with != expected.model_id:
-            raise IndexMismatchError(
-                f"index {self.location!r} (collection {self.name!r}) was built with embedding model "
-                f"{built_with!r}, not {expected.model_id!r}. {fix}"
-            )
-        if int(meta.get("embedding_dim", expected.dimension)) != expected.dimension:
-            raise IndexMismatchError(
-                f"index {self.location!r} holds {meta.get('embedding_dim')}-d vectors but the model "
-                f"gives {expected.dimension}-d. {fix}"
-            )
-        if check_chunking:
-            old = (int(meta.get("chunk_size", 0)), int(meta.get("chunk_overlap", 0)))
-            new = (expected.chunk_size, expected.chunk_overlap)
-            if old != new:
-                raise IndexMismatchError(
-                    f"index {self.location!r} was chunked with size/overlap {old[0]}/{old[1]} tokens, "
-                    f"not {new[0]}/{new[1]}. Use --chunk-size {old[0]} --chunk-overlap {old[1]}, or "
-                    f"rebuild: `rag reset --index {self.location}` and ingest again."
-                )
+        error = mismatch(self.fingerprint(), expected, self.location, self.name, check_chunking=check_chunking)
+        if error is not None:
+            raise error
 
     def create(self, fingerprint: IndexFingerprint) -> None:
         """Create the collections (idempotent), recording the fingerprint."""
         if self.exists():
             return
-        with _store_errors(self.location):
+        with store_errors(self.location):
             self._chunks = self._client.get_or_create_collection(
                 self.name,
                 metadata=fingerprint.as_metadata(),
@@ -224,7 +216,7 @@ class ChromaStore:
 
     def drop(self) -> None:
         """Delete both collections of this knowledge base."""
-        with _store_errors(self.location):
+        with store_errors(self.location):
             for name in (self.name, f"{self.name}-documents"):
                 try:
                     self._client.delete_collection(name)
@@ -238,30 +230,60 @@ class ChromaStore:
     def count_chunks(self) -> int:
         if not self.exists():
             return 0
-        with _store_errors(self.location):
+        with store_errors(self.location):
             return int(self._chunks.count())
 
     def max_batch_size(self) -> int:
         """The most records Chroma takes in one call (5,461 embedded; a server says its own, or 1,000)."""
-        with _store_errors(self.location):
+        with store_errors(self.location):
             size = int(self._client.get_max_batch_size())
         return size if size > 0 else 1000
 
     def upsert_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
         if not chunks:
             return
-        with _store_errors(self.location):
+        with store_errors(self.location):
             self._chunks.upsert(
                 ids=[c.id for c in chunks],
                 embeddings=[list(e) for e in embeddings],
                 documents=[c.text for c in chunks],
-                metadatas=[_chunk_meta(c) for c in chunks],
+                metadatas=[chunk_meta(c) for c in chunks],
             )
+
+    def restore_chunk_vectors(
+        self, ids: Sequence[str], embed: Callable[[list[str]], Sequence[Sequence[float]]]
+    ) -> int:
+        """Give chunks whose vector is lost a new one, embedded from their stored text; returns how many."""
+        if not ids or not self.exists():
+            return 0
+        done = 0
+        with store_errors(self.location):
+            for i in range(0, len(ids), 256):
+                page = self._chunks.get(ids=list(ids[i : i + 256]), include=["documents", "metadatas"])
+                texts = [d or "" for d in page["documents"] or []]
+                if not page["ids"]:
+                    continue
+                self._chunks.upsert(
+                    ids=page["ids"], embeddings=[list(v) for v in embed(texts)],
+                    documents=texts, metadatas=page["metadatas"],
+                )
+                done += len(page["ids"])
+        return done
+
+    def restore_manifest_vectors(self, ids: Sequence[str]) -> int:
+        """Give manifest records whose (constant) vector is lost their vector back; returns how many."""
+        if not ids or not self.exists():
+            return 0
+        with store_errors(self.location):
+            page = self._docs.get(ids=list(ids), include=["metadatas"])
+            if page["ids"]:
+                self._docs.upsert(ids=page["ids"], embeddings=[[1.0] for _ in page["ids"]], metadatas=page["metadatas"])
+        return len(page["ids"])
 
     def delete_chunk_ids(self, ids: Sequence[str]) -> None:
         if not ids or not self.exists():
             return
-        with _store_errors(self.location):
+        with store_errors(self.location):
             for i in range(0, len(ids), _GET_PAGE):
                 self._chunks.delete(ids=list(ids[i : i + _GET_PAGE]))
 
@@ -269,7 +291,7 @@ class ChromaStore:
         """Remove every chunk of these documents, whatever version they belong to."""
         if not sources or not self.exists():
             return
-        with _store_errors(self.location):
+        with store_errors(self.location):
             for i in range(0, len(sources), 500):
                 self._chunks.delete(where={"source": {"$in": list(sources[i : i + 500])}})
 
@@ -278,7 +300,7 @@ class ChromaStore:
         out: dict[str, set[str]] = {}
         if not self.exists():
             return out
-        with _store_errors(self.location):
+        with store_errors(self.location):
             offset = 0
             while True:
                 page = self._chunks.get(include=["metadatas"], limit=_GET_PAGE, offset=offset)
@@ -292,7 +314,7 @@ class ChromaStore:
     def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
         if not ids or not self.exists():
             return []
-        with _store_errors(self.location):
+        with store_errors(self.location):
             page = self._chunks.get(ids=list(ids), include=["metadatas", "documents"])
         by_id = {
             i: chunk_from_meta(i, d or "", m)
@@ -305,7 +327,7 @@ class ChromaStore:
         out: dict[str, list[Chunk]] = {s: [] for s in sources}
         if not sources or not self.exists():
             return out
-        with _store_errors(self.location):
+        with store_errors(self.location):
             for i in range(0, len(sources), 200):
                 offset = 0
                 while True:
@@ -329,7 +351,7 @@ class ChromaStore:
         if not self.exists() or top_k < 1 or (sources is not None and not sources):
             return []
         where = {"source": {"$in": list(sources)}} if sources is not None else None
-        with _store_errors(self.location):
+        with store_errors(self.location):
             result = self._chunks.query(
                 query_embeddings=[list(embedding)],
                 n_results=top_k,
@@ -353,21 +375,26 @@ class ChromaStore:
         out: dict[str, DocumentRecord] = {}
         if not self.exists():
             return out
-        with _store_errors(self.location):
+        with store_errors(self.location):
             offset = 0
             while True:
                 page = self._docs.get(include=["metadatas"], limit=_GET_PAGE, offset=offset)
                 ids, metas = page["ids"], page["metadatas"] or []
                 for doc_id, meta in zip(ids, metas, strict=False):
-                    out[doc_id] = _record_from_meta(doc_id, meta)
+                    out[doc_id] = record_from_meta(doc_id, meta)
                 if len(ids) < _GET_PAGE:
                     return out
                 offset += _GET_PAGE
 
     def put_documents(self, records: Sequence[DocumentRecord]) -> None:
+        """Write manifest records; "pending" ones carry this writer's id, and all-complete ones commit."""
         if not records:
             return
-        with _store_errors(self.location):
+        if self.lock is not None and not self.lock.held:
+            raise IndexBusyError(f"writing to {self.location} needs the writer lock: use store.writing()")
+        writer = self.writer_id
+        records = [replace(r, writer=writer if r.state != "complete" else "") for r in records]
+        with store_errors(self.location):
             self._docs.upsert(
                 ids=[r.source for r in records],
                 embeddings=[[1.0] for _ in records],  # the manifest is looked up by id, never by vector
@@ -375,18 +402,21 @@ class ChromaStore:
                     {
                         "display": r.display, "title": r.title, "doc_hash": r.doc_hash,
                         "chunks": r.chunks, "pages": r.pages, "size": r.size,
-                        "ingested_at": r.ingested_at, "state": r.state,
+                        "ingested_at": r.ingested_at, "state": r.state, "writer": r.writer,
                     }
                     for r in records
                 ],
             )
+        if all(r.state == "complete" for r in records):
+            self.commit()  # readers in other processes see the batch from now on
 
     def delete_documents(self, sources: Sequence[str]) -> None:
         if not sources or not self.exists():
             return
-        with _store_errors(self.location):
+        with store_errors(self.location):
             for i in range(0, len(sources), _GET_PAGE):
                 self._docs.delete(ids=list(sources[i : i + _GET_PAGE]))
+        self.commit()
 
 
 def now() -> float:

@@ -9,7 +9,16 @@ from __future__ import annotations
 from index.models import Chunk, DocumentRecord, FileFailure, Hit, IngestReport
 from rag.assistant import Assistant, IndexStatus
 from rag.config import Settings
-from rag.errors import ConfigError, IndexMismatchError, IngestError, LLMError, RagError, StoreError
+from rag.errors import (
+    ConfigError,
+    IndexBusyError,
+    IndexDamagedError,
+    IndexMismatchError,
+    IngestError,
+    LLMError,
+    RagError,
+    StoreError,
+)
 from rag.extractive import ExtractiveAnswerer, ExtractiveConfig
 from rag.models import Answer, Citation
 
@@ -24,6 +33,8 @@ __all__ = [
     "ExtractiveConfig",
     "FileFailure",
     "Hit",
+    "IndexBusyError",
+    "IndexDamagedError",
     "IndexMismatchError",
     "IndexStatus",
     "IngestError",

@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from index.check import CheckReport
+from index.check import check as check_store
 from index.embedding import Embedder
 from index.errors import ConfigError, RagError
 from index.ingest import (
@@ -16,13 +18,14 @@ from index.ingest import (
     IngestOptions,
     ProgressFn,
     check_index,
-    consistency_problems,
     delete_documents,
 )
 from index.ingest import ingest as run_ingest
 from index.lexical import LexicalIndex, tokenize
 from index.models import DocumentRecord, Hit, IngestReport
 from index.names import document_path
+from index.repair import RepairReport, set_aside
+from index.repair import repair as repair_store
 from index.store import ChromaStore
 from rag.chat import standalone_question
 from rag.citations import check_extractive
@@ -95,7 +98,7 @@ class Assistant:
         self.retriever = Retriever(
             store, self.lexical, self.settings.retrieval, FusionConfig(lexical_weight=self.settings.lexical_weight)
         )
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()  # ingest may repair first, under the same lock
 
     @classmethod
     def open(
@@ -147,13 +150,16 @@ class Assistant:
         if isinstance(paths, (str, Path)):
             paths = [paths]
         options = self._options(include=tuple(include), exclude=tuple(exclude), sync=sync, tags=tuple(tags))
-        with self._write_lock:
+        with self._write_lock, self.store.writing("ingest"):
+            repaired = self.repair() if self.store.damage else None  # a write that failed half-way
             report = run_ingest(
                 paths, store=self.store, embedder=self.embedder, options=options,
                 progress=progress, file_progress=file_progress,
             )
             if report.added or report.updated or report.deleted or report.recovered:
                 self.lexical.sync(self.store, force=True)
+            if repaired is not None:
+                report = replace(report, notes=(*(f"repaired: {line}" for line in repaired.lines()), *report.notes))
             return report
 
     def _top_k(self, top_k: object) -> int:
@@ -298,7 +304,7 @@ class Assistant:
             if not matched:
                 raise RagError(f"not in the index: {raw} (see `rag sources` for what is indexed)")
             targets.extend(m for m in matched if m not in targets)
-        with self._write_lock:
+        with self._write_lock, self.store.writing("delete"):
             delete_documents(self.store, targets)
             self.lexical.sync(self.store, force=True)
         return targets
@@ -333,11 +339,24 @@ class Assistant:
         return {"embed_backend": str(getattr(self.embedder, "backend", ""))}
 
     def check(self) -> list[str]:
-        """Ways the index is inconsistent (empty when sound)."""
-        return consistency_problems(self.store)
+        """Ways the index is damaged or inconsistent (empty when sound); see ``check_report``."""
+        return list(self.check_report().problems)
+
+    def check_report(self, *, sample: int = 200) -> CheckReport:
+        """Every chunk's vector readable and found by its own text (``sample`` of them at most),
+        the manifest and the chunks in agreement, the lexical index in step (``index.check``)."""
+        return check_store(self.store, self.embedder, self.lexical, sample=sample)
+
+    def repair(self) -> RepairReport:
+        """Rebuild what is damaged from what is intact, embedding again only lost vectors."""
+        with self._write_lock:
+            return repair_store(self.store, self.embedder, self.lexical)
 
     def reset(self) -> None:
-        """Delete every document and chunk of this knowledge base."""
-        with self._write_lock:
+        """Delete every document and chunk of this knowledge base (a damaged one too)."""
+        with self._write_lock, self.store.writing("reset"):
+            if self.store.damage:
+                set_aside(self.store, [self.store.name, f"{self.store.name}-documents"])
+                self.store.damage = []
             self.store.drop()
             self.lexical.sync(self.store, force=True)

@@ -1,4 +1,4 @@
-"""The ``rag`` command: ingest, ask, sources, delete, status, reset.
+"""The ``rag`` command: ingest, ask, sources, delete, status, check, repair, reset.
 
 Errors from the project become one clear line on stderr and a non-zero exit:
 2 for a wrong setting or usage, 1 when some files failed or an operation failed,
@@ -93,6 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     _common(p)
 
+    p = sub.add_parser("check", help="verify the index: every vector readable and found, lexical index in step")
+    p.add_argument("--sample", type=int, default=200, metavar="N",
+                   help="chunks to find by their own text (default 200; all when there are fewer)")
+    _common(p)
+
+    p = sub.add_parser("repair", help="rebuild what `rag check` found damaged, from what is intact")
+    _common(p)
+
     p = sub.add_parser("reset", help="delete the whole knowledge base")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     _common(p)
@@ -166,7 +174,7 @@ def answer_to_dict(answer: Answer) -> dict[str, Any]:
 
 
 # commands that only read an index: they never create one, and (but for delete and reset) need documents
-_READERS = frozenset({"ask", "chat", "sources", "delete", "reset"})
+_READERS = frozenset({"ask", "chat", "sources", "delete", "reset", "check", "repair"})
 
 
 def _require_documents(assistant: Assistant) -> None:
@@ -302,6 +310,23 @@ def start_loading(assistant: Assistant) -> threading.Thread | None:
     return thread
 
 
+def _cmd_check(a: Assistant, args: argparse.Namespace) -> int:
+    from index.check import describe
+
+    report = a.check_report(sample=max(1, args.sample))
+    for line in describe(report):
+        print(line)
+    return 0 if report.ok else 1
+
+
+def _cmd_repair(a: Assistant) -> int:
+    report = a.repair()
+    for line in report.lines():
+        print(line)
+    print(f"repaired: {report.location}; run `rag check --index {report.location}` to verify")
+    return 0
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
@@ -349,6 +374,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "status":
         return _cmd_status(assistant, args)
+    if args.command == "check":
+        return _cmd_check(assistant, args)
+    if args.command == "repair":
+        return _cmd_repair(assistant)
     if args.command == "reset":
         if not args.yes and input(f"Delete everything in {assistant.store.location}? [y/N] ").lower() != "y":
             print("nothing deleted")
