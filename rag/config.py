@@ -27,6 +27,19 @@ def default_index_dir(env: Mapping[str, str]) -> str:
     return str(Path(base) / "rag-assistant" / "index")
 
 
+def default_data_dir(env: Mapping[str, str]) -> str:
+    """The data folder (eval sets, the seed article): ``../shared`` beside a source checkout, where the
+    project keeps it; for an installed package ``$XDG_DATA_HOME/rag-assistant/data`` (or ``~/.local/share/...``).
+    """
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file():
+        return str(checkout.parent / "shared")
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "rag-assistant" / "data")
+
+
+OLD_ENV_NAMES = {"data_dir": "RAG_SHARED_DIR"}  # setting -> an older variable still read when the new one is unset
+
 # setting name -> environment variable
 ENV_VARS: dict[str, str] = {
     "index_dir": "RAG_INDEX_DIR",
@@ -52,7 +65,8 @@ ENV_VARS: dict[str, str] = {
     "llm_retries": "RAG_LLM_RETRIES",
     "prompts_dir": "RAG_PROMPTS_DIR",
     "history_tokens": "RAG_HISTORY_TOKENS",
-    "shared_dir": "RAG_SHARED_DIR",  # evals: where a set's ".../shared/..." corpus paths point
+    "data_dir": "RAG_DATA_DIR",  # evals: the data folder (built-in sets, a set's ".../shared/..." corpus paths)
+    "data_url": "RAG_DATA_URL",  # `rag data fetch`: the base address the public sets are downloaded from
 }
 
 
@@ -86,11 +100,14 @@ class Settings:
     llm_retries: int = 2
     prompts_dir: str = ""  # a folder whose NAME.txt files override prompts/NAME.txt
     history_tokens: int = 1024
-    shared_dir: str = ""  # evals: the shared data folder for sets whose corpus path goes through "shared"
+    data_dir: str = ""  # evals: the data folder; empty: default_data_dir()
+    data_url: str = "https://raw.githubusercontent.com"  # `rag data fetch` downloads from here (evals/catalog.py)
 
     def __post_init__(self) -> None:
         if not self.index_dir:
             object.__setattr__(self, "index_dir", default_index_dir(os.environ))
+        if not self.data_dir:
+            object.__setattr__(self, "data_dir", default_data_dir(os.environ))
         validate_chunking(self.chunk_size, self.chunk_overlap)
         for name, low in (("top_k", 1), ("embed_batch_size", 1), ("answer_sentences", 1)):
             value = getattr(self, name)
@@ -122,7 +139,7 @@ class Settings:
         types = {f.name: f.type for f in fields(cls)}
         values: dict[str, Any] = read_config_file(config_file_path(env), types)
         for name, var in ENV_VARS.items():
-            raw = env.get(var)
+            raw = env.get(var) or env.get(OLD_ENV_NAMES.get(name, ""))
             if raw is None or raw == "":
                 continue
             values[name] = _parse(name, var, raw, str(types[name]))
