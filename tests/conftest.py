@@ -10,7 +10,6 @@ missing and how to get it. The run ends with one line counting what the missing 
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 from collections import Counter
@@ -28,35 +27,31 @@ FIXTURES = REPO / "tests" / "fixtures"
 ARTICLE = FIXTURES / "corpus" / "harrowmere-water.txt"  # the invented article most behaviour tests ask about
 
 
-def _data_dir() -> Path:
-    given = os.environ.get("RAG_DATA_DIR") or os.environ.get("RAG_SHARED_DIR")
-    return Path(given or REPO.parent / "shared").expanduser().resolve()
-
-
-DATA = _data_dir()
+DATA = Path(Settings.from_env().data_dir).expanduser().resolve()  # RAG_DATA_DIR, as `rag eval` reads it
 SEED_FILE = DATA / "corpus" / "seed" / "000_7cc84e104f871c44.txt"
 PDF_SAMPLES = DATA / "corpus" / "pdf-samples"
 
-# the first path part under the data folder -> how to get it when it is missing
-_HOW_TO_GET = {
-    "corpus/seed": "the seed article is not public: set RAG_DATA_DIR to the project's data folder",
-    "corpus/pdf-samples": "set RAG_DATA_DIR to the data folder (the py-pdf/sample-files PDFs, see its SOURCE.md)",
-    "evaldata/xquad-en": "get it with `rag data fetch xquad-en`, or set RAG_DATA_DIR to the data folder",
-    "evaldata/pubmedqa-pqal": "get it with `rag data fetch pubmedqa`, or set RAG_DATA_DIR to the data folder",
-    "evaldata/covid-qa-dev": "get it with `rag data fetch covid-qa-dev`, or set RAG_DATA_DIR to the data folder",
-}
+PDF_SAMPLES_HOW = "set RAG_DATA_DIR to the data folder (the py-pdf/sample-files PDFs, see its SOURCE.md)"
 _SKIPPED = pytest.StashKey[Counter[str]]()  # data group -> tests skipped for it
 _RAN = pytest.StashKey[list[int]]()  # [data-dependent tests whose data was there]
 _DATA_FIXTURES = ("data_dir", "seed_assistant")
+
+
+def _how_to_get(rel: str) -> str:
+    """What to do about a missing path: the catalog's advice for an eval set's file, else where the data is."""
+    from evals.catalog import BUILTIN, how_to_get
+
+    for entry in BUILTIN.values():
+        if any(Path(f.path).parts[:2] == Path(rel).parts[:2] for f in entry.files):
+            return how_to_get(entry)
+    return PDF_SAMPLES_HOW if rel.startswith("corpus/pdf-samples") else "set RAG_DATA_DIR to the data folder"
 
 
 def missing_data(paths: tuple[str, ...], data: Path = DATA) -> str | None:
     """The skip reason for the first of ``paths`` (relative to the data folder) that is absent, else None."""
     for rel in paths:
         if not (data / rel).exists():
-            group = "/".join(Path(rel).parts[:2])
-            how = _HOW_TO_GET.get(group, "set RAG_DATA_DIR to the data folder")
-            return f"needs data: {data / rel} is missing; {how}"
+            return f"needs data: {data / rel} is missing; {_how_to_get(rel)}"
     return None
 
 
