@@ -180,7 +180,7 @@ def test_real_model_output_with_an_invented_citation_goes_through_the_checker(
     (tmp_path / "answer_with_citations.txt").write_text(
         "Sources:\n{sources}\n\nQuestion: {question}\n"
         "Copy exactly, including the brackets: "
-        "Harrowmere has begun building the Calder Valley water scheme [1]. The moon is made of cheese [7]"
+        "The Calder Valley water scheme is being built [1]. The moon is made of cheese [7]"
     )
     a = server_assistant(article_assistant, server, prompts_dir=str(tmp_path), top_k=1)
     recorder = Recording(a.llm_answerer.backend)  # type: ignore[union-attr]
@@ -327,7 +327,7 @@ def test_cli_ask_stream_and_chat(article_assistant: Assistant, server: LlamaServ
     (tmp_path / "answer_with_citations.txt").write_text(
         "Sources:\n{sources}\n\nQuestion: {question}\n"
         "Copy exactly, including the brackets: "
-        "Harrowmere has begun building the Calder Valley water scheme [1]. The moon is made of cheese [7]"
+        "The Calder Valley water scheme is being built [1]. The moon is made of cheese [7]"
     )
     env = dict(os.environ, RAG_LLM_API_KEY=API_KEY, RAG_LLM_TEMPERATURE="0", RAG_LLM_CONTEXT_WINDOW=str(N_CTX),
                RAG_LLM_MAX_TOKENS="80", RAG_LLM_TIMEOUT="300")  # the machine may be busy: bound the work, not the wait
