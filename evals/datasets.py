@@ -5,7 +5,9 @@ A set is named by a spec string:
 - ``path/to/set.jsonl`` — the project's own format (below; docs/evals.md has the full schema);
 - ``squad:FILE.json`` — SQuAD v1.1/v2.0 JSON; each paragraph's context becomes a document;
 - ``beir:FOLDER`` — a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv);
-- ``pubmedqa:FILE.json`` (or its folder) — PubMedQA's own JSON; each abstract is a document.
+- ``pubmedqa:FILE.json`` (or its folder) — PubMedQA's own JSON; each abstract is a document;
+- a built-in name (``docs``, ``seed``, ``xquad-en``, ``covid-qa-dev``, ``pubmedqa``): ``evals.catalog``
+  says where each comes from and where it lives in the data folder.
 
 The JSONL format, one case per line (blank lines and lines starting with ``#`` are skipped)::
 
@@ -76,19 +78,19 @@ def _norm(path: Path) -> Path:
     return Path(os.path.normpath(path.expanduser().absolute()))
 
 
-def resolve_corpus(raw: str, base: Path, shared_dir: str | Path | None = None) -> Path:
+def resolve_corpus(raw: str, base: Path, data_dir: str | Path | None = None) -> Path:
     """Where a corpus path written in a set points to.
 
     Relative paths are relative to ``base`` (the set file's folder). A path that goes
     through a folder named ``shared`` (``../../shared/corpus/x.txt``) is looked up under
-    ``shared_dir`` first when one is given (``RAG_SHARED_DIR``), so a set keeps working
-    from any checkout location.
+    ``data_dir`` first when one is given (``RAG_DATA_DIR``, the data folder), so a set keeps
+    working from any checkout location.
     """
     given = Path(raw).expanduser()
     candidates: list[Path] = []
-    if shared_dir and "shared" in given.parts:
+    if data_dir and "shared" in given.parts:
         tail = given.parts[given.parts.index("shared") + 1 :]
-        candidates.append(_norm(Path(shared_dir).joinpath(*tail)))
+        candidates.append(_norm(Path(data_dir).joinpath(*tail)))
     candidates.append(_norm(given if given.is_absolute() else base / given))
     for candidate in candidates:
         if candidate.exists():
@@ -171,11 +173,12 @@ def _parse_case(
     )
 
 
-def load_jsonl(path: str | Path, *, shared_dir: str | Path | None = None) -> EvalSet:
+def load_jsonl(path: str | Path, *, data_dir: str | Path | None = None) -> EvalSet:
     """Read a set in the project's JSONL format; errors name the line."""
     path = Path(path)
     if not path.is_file():
-        raise DatasetError("no such eval set file (give a .jsonl path, or squad:/beir:/pubmedqa:PATH)", path=path)
+        raise DatasetError("no such eval set file (give a .jsonl path, squad:/beir:/pubmedqa:PATH, "
+                           "or a built-in name: rag eval --list)", path=path)
     cases: list[EvalCase] = []
     corpus: tuple[Path, ...] = ()
     all_corpus: dict[Path, None] = {}
@@ -191,10 +194,10 @@ def load_jsonl(path: str | Path, *, shared_dir: str | Path | None = None) -> Eva
         if "corpus" in record:
             raw = record["corpus"]
             listed = _strings(raw, "corpus", path, number)
-            corpus = tuple(resolve_corpus(r, path.parent, shared_dir) for r in listed)
+            corpus = tuple(resolve_corpus(r, path.parent, data_dir) for r in listed)
             for given, resolved in zip(listed, corpus, strict=True):
                 if not resolved.exists():
-                    hint = " (set RAG_SHARED_DIR to the shared folder)" if "shared" in Path(given).parts else ""
+                    hint = " (set RAG_DATA_DIR to the data folder)" if "shared" in Path(given).parts else ""
                     raise DatasetError(f"corpus {given!r} not found: {resolved}{hint}", path=path, line=number)
             all_corpus.update(dict.fromkeys(corpus))
         elif not corpus:
@@ -209,16 +212,23 @@ def load_jsonl(path: str | Path, *, shared_dir: str | Path | None = None) -> Eva
     return EvalSet(path.stem, "jsonl", str(path), tuple(cases), tuple(all_corpus))
 
 
-def load_set(spec: str | Path, *, cache_dir: str | Path, shared_dir: str | Path | None = None) -> EvalSet:
+def load_set(spec: str | Path, *, cache_dir: str | Path, data_dir: str | Path | None = None) -> EvalSet:
     """Load the set a spec names; SQuAD, BEIR and PubMedQA documents are written under ``cache_dir``."""
-    from evals import formats
+    from evals import catalog, formats
 
     text = str(spec)
+    if text in catalog.BUILTIN:
+        if data_dir is None:
+            from rag import Settings
+
+            data_dir = Settings.from_env().data_dir
+        text = catalog.spec_for(text, data_dir)
     kind, sep, rest = text.partition(":")
     if sep and kind in formats.LOADERS and len(kind) > 1:  # len > 1: not a Windows drive letter
         return formats.LOADERS[kind](Path(rest).expanduser(), Path(cache_dir))
     if text.endswith(".jsonl"):
-        return load_jsonl(text, shared_dir=shared_dir)
+        return load_jsonl(text, data_dir=data_dir)
     raise DatasetError(
-        f"cannot tell the format of {text!r}: give a .jsonl file or prefix squad:, beir: or pubmedqa:"
+        f"cannot tell the format of {text!r}: give a built-in set ({', '.join(catalog.BUILTIN)}), "
+        "a .jsonl file, or prefix squad:, beir: or pubmedqa:"
     )

@@ -296,7 +296,7 @@ def run_eval(
     base = settings or Settings.from_env()
     out_path = Path(out) if out is not None else None
     cache_path = Path(cache) if cache else (out_path or Path("evals/runs")) / "cache"
-    eval_set = load_set(spec, cache_dir=cache_path, shared_dir=getattr(base, "shared_dir", "") or None)
+    eval_set = load_set(spec, cache_dir=cache_path, data_dir=base.data_dir)
     cases = select(eval_set.cases, limit, seed)
     variants = [("default", base)]
     if compare:

@@ -116,7 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
 
     p = sub.add_parser("eval", help="run an eval set: retrieval, answer and citation accuracy (docs/evals.md)")
-    p.add_argument("eval_set", metavar="SET", help="a .jsonl set, or squad:FILE, beir:FOLDER, pubmedqa:FILE")
+    p.add_argument("eval_set", metavar="SET", nargs="?",
+                   help="a built-in set (rag eval --list), a .jsonl set, or squad:FILE, beir:FOLDER, pubmedqa:FILE")
+    p.add_argument("--list", action="store_true", help="list the built-in sets: source, licence, size, present")
+    p.add_argument("--data-dir", metavar="DIR", help="the data folder (RAG_DATA_DIR, default ../shared)")
     p.add_argument("--limit", type=int, metavar="N", help="ask N questions drawn at random (with --seed)")
     p.add_argument("--seed", type=int, default=0, help="seed of the --limit sample (default 0)")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="threads sharing one assistant (default 1)")
@@ -133,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="SETTING=VALUE", help="any other setting, e.g. llm=ollama:x")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("-v", "--verbose", action="store_true", help="show more (our and third-party messages)")
+
+    p = sub.add_parser("data", help="the eval data folder: list the built-in sets, fetch the public ones")
+    p.add_argument("action", choices=["list", "fetch"])
+    p.add_argument("names", nargs="*", metavar="NAME", help="sets to fetch (rag eval --list names them)")
+    p.add_argument("--data-dir", metavar="DIR", help="the data folder (RAG_DATA_DIR, default ../shared)")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="per download (default 60)")
     return parser
 
 
@@ -151,7 +160,7 @@ def flag_name(setting: str) -> str:
 def _settings(args: argparse.Namespace) -> Settings:
     keys = (
         "index_dir", "chroma_url", "collection", "embed_model", "embed_backend",
-        "chunk_size", "chunk_overlap", "max_file_mb", "file_timeout", "top_k", "retrieval", *LLM_KEYS,
+        "chunk_size", "chunk_overlap", "max_file_mb", "file_timeout", "top_k", "retrieval", "data_dir", *LLM_KEYS,
     )
     values = {k: getattr(args, k, None) for k in keys}
     flags = {k: flag_name(k) for k, v in values.items() if v is not None}
@@ -331,10 +340,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
     configure_logging(args.verbose)
-    if args.command == "eval":
-        from evals.cli import run_from_args  # lazy: rag never imports evals at module level
+    if args.command in ("eval", "data"):
+        from evals.cli import run_data, run_from_args  # lazy: rag never imports evals at module level
 
-        return run_from_args(args, _settings(args))
+        return (run_from_args if args.command == "eval" else run_data)(args, _settings(args))
     assistant = Assistant.open(settings=_settings(args), create=args.command not in _READERS, quiet=not args.verbose)
     if args.command in ("ask", "chat", "sources"):
         _require_documents(assistant)

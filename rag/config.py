@@ -40,6 +40,18 @@ def default_cache_dir(env: Mapping[str, str]) -> str:
 # how the embedding model runs: ONNX Runtime (fp32, or int8-quantised) or PyTorch
 EMBED_BACKENDS = ("onnx", "onnx-int8", "torch")
 
+def default_data_dir(env: Mapping[str, str]) -> str:
+    """The data folder (eval sets, the seed article): ``../shared`` beside a source checkout, where the
+    project keeps it; for an installed package ``$XDG_DATA_HOME/rag-assistant/data`` (or ``~/.local/share/...``).
+    """
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "pyproject.toml").is_file():
+        return str(checkout.parent / "shared")
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "rag-assistant" / "data")
+
+
+OLD_ENV_NAMES = {"data_dir": "RAG_SHARED_DIR"}  # setting -> an older variable still read when the new one is unset
 
 # setting name -> environment variable
 ENV_VARS: dict[str, str] = {
@@ -70,7 +82,8 @@ ENV_VARS: dict[str, str] = {
     "llm_retries": "RAG_LLM_RETRIES",
     "prompts_dir": "RAG_PROMPTS_DIR",
     "history_tokens": "RAG_HISTORY_TOKENS",
-    "shared_dir": "RAG_SHARED_DIR",  # evals: where a set's ".../shared/..." corpus paths point
+    "data_dir": "RAG_DATA_DIR",  # evals: the data folder (built-in sets, a set's ".../shared/..." corpus paths)
+    "data_url": "RAG_DATA_URL",  # `rag data fetch`: the base address the public sets are downloaded from
 }
 
 
@@ -108,7 +121,8 @@ class Settings:
     llm_retries: int = 2
     prompts_dir: str = ""  # a folder whose NAME.txt files override prompts/NAME.txt
     history_tokens: int = 1024
-    shared_dir: str = ""  # evals: the shared data folder for sets whose corpus path goes through "shared"
+    data_dir: str = ""  # evals: the data folder; empty: default_data_dir()
+    data_url: str = "https://raw.githubusercontent.com"  # `rag data fetch` downloads from here (evals/catalog.py)
 
     # how each value was given, for error messages: setting name -> "flag --top-k",
     # "config file PATH"...; a setting not named here is named by its environment variable
@@ -119,6 +133,8 @@ class Settings:
             object.__setattr__(self, "index_dir", default_index_dir(os.environ))
         if not self.cache_dir:
             object.__setattr__(self, "cache_dir", default_cache_dir(os.environ))
+        if not self.data_dir:
+            object.__setattr__(self, "data_dir", default_data_dir(os.environ))
         validate_chunking(self.chunk_size, self.chunk_overlap)
 
         def where(name: str) -> str:
@@ -169,7 +185,7 @@ class Settings:
         values: dict[str, Any] = read_config_file(path, types)
         origins = {name: f"config file {path}" for name in values}
         for name, var in ENV_VARS.items():
-            raw = env.get(var)
+            raw = env.get(var) or env.get(OLD_ENV_NAMES.get(name, ""))
             if raw is None or raw == "":
                 continue
             values[name] = _parse(name, var, raw, str(types[name]))

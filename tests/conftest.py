@@ -1,10 +1,18 @@
-"""Shared fixtures: the real embedding model, real Chroma, and the data in ../shared."""
+"""Shared fixtures: the real embedding model, real Chroma, the project's own fixture documents.
+
+Every behaviour is tested on documents the project writes itself (``tests/fixtures/`` and files
+the tests generate), so a plain clone passes. Tests that measure the public data sets or the
+seed article carry ``@pytest.mark.needs_data("corpus/seed/...")``: they run when those paths
+exist under the data folder (``RAG_DATA_DIR``, older name ``RAG_SHARED_DIR``, default
+``../shared`` beside the checkout) and are skipped otherwise, with one line saying what is
+missing and how to get it. The run ends with one line counting what the missing data skipped.
+"""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,10 +23,85 @@ from index.store import ChromaStore
 from rag import Assistant, Settings
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("RAG_SHARED_DIR", REPO.parent / "shared")).resolve()
-SEED_DIR = SHARED / "corpus" / "seed"
-SEED_FILE = SEED_DIR / "000_7cc84e104f871c44.txt"
-PDF_SAMPLES = SHARED / "corpus" / "pdf-samples"
+FIXTURES = REPO / "tests" / "fixtures"
+ARTICLE = FIXTURES / "corpus" / "harrowmere-water.txt"  # the invented article most behaviour tests ask about
+
+
+DATA = Path(Settings.from_env().data_dir).expanduser().resolve()  # RAG_DATA_DIR, as `rag eval` reads it
+SEED_FILE = DATA / "corpus" / "seed" / "000_7cc84e104f871c44.txt"
+PDF_SAMPLES = DATA / "corpus" / "pdf-samples"
+
+PDF_SAMPLES_HOW = "set RAG_DATA_DIR to the data folder (the py-pdf/sample-files PDFs, see its SOURCE.md)"
+_SKIPPED = pytest.StashKey[Counter[str]]()  # data group -> tests skipped for it
+_RAN = pytest.StashKey[list[int]]()  # [data-dependent tests whose data was there]
+_DATA_FIXTURES = ("data_dir", "seed_assistant")
+
+
+def _how_to_get(rel: str) -> str:
+    """What to do about a missing path: the catalog's advice for an eval set's file, else where the data is."""
+    from evals.catalog import BUILTIN, how_to_get
+
+    for entry in BUILTIN.values():
+        if any(Path(f.path).parts[:2] == Path(rel).parts[:2] for f in entry.files):
+            return how_to_get(entry)
+    return PDF_SAMPLES_HOW if rel.startswith("corpus/pdf-samples") else "set RAG_DATA_DIR to the data folder"
+
+
+def missing_data(paths: tuple[str, ...], data: Path = DATA) -> str | None:
+    """The skip reason for the first of ``paths`` (relative to the data folder) that is absent, else None."""
+    for rel in paths:
+        if not (data / rel).exists():
+            return f"needs data: {data / rel} is missing; {_how_to_get(rel)}"
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs_data(*paths): paths under the data folder (RAG_DATA_DIR) the test reads; skipped without"
+    )
+    config.stash[_SKIPPED] = Counter()
+    config.stash[_RAN] = [0]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in item.iter_markers("needs_data"):
+        if not marker.args:
+            raise pytest.UsageError(f"{item.nodeid}: needs_data() names no path")
+        reason = missing_data(tuple(str(a) for a in marker.args))
+        if reason is not None:
+            group = "/".join(Path(next(a for a in marker.args if not (DATA / a).exists())).parts[:2])
+            item.config.stash[_SKIPPED][group] += 1
+            pytest.skip(reason)
+    if item.get_closest_marker("needs_data") is not None:
+        item.config.stash[_RAN][0] += 1
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> Iterator[None]:
+    """One line after pytest's own summary (``-ra`` lists each skip): what the data folder let run."""
+    yield
+    skipped = config.stash.get(_SKIPPED, Counter())
+    ran = config.stash.get(_RAN, [0])[0]
+    line = f"data-dependent tests: {ran} ran, {sum(skipped.values())} skipped (data folder {DATA})"
+    if skipped:
+        groups = ", ".join(f"{group} ({n})" for group, n in sorted(skipped.items()))
+        line += f"; missing: {groups}; set RAG_DATA_DIR to the data folder (docs/evals.md)"
+    terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The data folder; a test that reads it names the paths with ``needs_data`` (so it skips without them)."""
+    return DATA
+
+
+@pytest.fixture(autouse=True)
+def _data_needs_a_marker(request: pytest.FixtureRequest) -> None:
+    used = [f for f in _DATA_FIXTURES if f in request.fixturenames]
+    if used and request.node.get_closest_marker("needs_data") is None:
+        pytest.fail(f"{request.node.nodeid} uses {used[0]} without @pytest.mark.needs_data(...)")
 
 
 def free_port() -> int:
@@ -37,13 +120,6 @@ def stop_process(proc: subprocess.Popen[bytes] | subprocess.Popen[str] | None, t
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=timeout)
-
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SEED_FILE.is_file():
-        pytest.fail(f"the shared data is missing: expected {SEED_FILE} (set RAG_SHARED_DIR)")
-    return SHARED
 
 
 @pytest.fixture(scope="session")
@@ -67,14 +143,28 @@ def make_assistant(
     return build
 
 
-@pytest.fixture(scope="session")
-def seed_assistant(
-    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder, shared_dir: Path
-) -> Iterator[Assistant]:
-    """An index of the seed article alone, built once and shared read-only."""
-    folder = tmp_path_factory.mktemp("seed-index")
+def _index_of(path: Path, tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Assistant:
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: a test that indexes it must carry @pytest.mark.needs_data(...)")
+    folder = tmp_path_factory.mktemp("index-" + path.stem[:20])
     config = Settings(index_dir=str(folder))
     assistant = Assistant(store=ChromaStore.persistent(str(folder)), embedder=embedder, settings=config)
-    report = assistant.ingest([SEED_FILE])
+    report = assistant.ingest([path])
     assert report.ok and len(report.added) == 1
-    yield assistant
+    return assistant
+
+
+@pytest.fixture(scope="session")
+def article_assistant(
+    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
+) -> Iterator[Assistant]:
+    """An index of the fixture article alone, built once and shared read-only."""
+    yield _index_of(ARTICLE, tmp_path_factory, embedder)
+
+
+@pytest.fixture(scope="session")
+def seed_assistant(
+    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
+) -> Iterator[Assistant]:
+    """An index of the seed article alone (tests using it carry ``needs_data("corpus/seed")``)."""
+    yield _index_of(SEED_FILE, tmp_path_factory, embedder)

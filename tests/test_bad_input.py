@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -15,13 +14,14 @@ import pytest
 from index.ingest import consistency_problems
 from index.store import ChromaStore
 from rag import Assistant
-from tests.conftest import PDF_SAMPLES
+from tests.pdfs import encrypted_pdf, text_pdf, truncated_pdf
 
 RAG = Path(sys.executable).parent / "rag"
 LATIN1_TEXT = (
     "Le café de la gare sert une crème brûlée délicieuse à Noël. "
     "Ça coûte cinq euros, et l'hôtel ferme à minuit."
 )
+KEEPER = "The keeper of the northern lighthouse polishes the great brass lens every evening before dusk."
 
 # file name -> words its failure reason must contain (any one of them, lower case)
 BAD = {
@@ -45,16 +45,15 @@ def make_corpus(root: Path) -> Path:
     # Good files.
     (folder / "bakery.txt").write_text("The bakery on Mill Street opens at six and sells rye bread.\n", "utf-8")
     (folder / "bikes.md").write_text("# Bicycle Repair\n\nA flat tyre is fixed with a patch kit and a pump.\n", "utf-8")
-    shutil.copy(PDF_SAMPLES / "crazyones-pdfa.pdf", folder / "crazyones.pdf")
+    text_pdf(folder / "keeper.pdf", [KEEPER])
     (folder / "cafe.txt").write_bytes(LATIN1_TEXT.encode("cp1252"))  # not UTF-8: must be decoded, not failed
     # Bad files.
     (folder / "empty.txt").write_bytes(b"")
     (folder / "blank.md").write_text("   \n\n\t  \n   ", "utf-8")
     (folder / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(rng.randrange(256) for _ in range(4000)))
     (folder / "random.pdf").write_bytes(bytes(rng.randrange(256) for _ in range(6000)))
-    real = (PDF_SAMPLES / "pdflatex-4-pages.pdf").read_bytes()
-    (folder / "truncated.pdf").write_bytes(real[: len(real) // 2])
-    shutil.copy(PDF_SAMPLES / "libreoffice-writer-password.pdf", folder / "encrypted.pdf")
+    truncated_pdf(folder / "truncated.pdf")
+    encrypted_pdf(folder / "encrypted.pdf", "The owl sings to the moon.")
     (folder / "dangling.txt").symlink_to(folder / "no-such-target.txt")
     os.mkfifo(folder / "pipe.txt")
     (folder / "huge.txt").write_text("A sentence that repeats to make the file big. " * 1200, "utf-8")  # ~56 KB
@@ -92,17 +91,17 @@ def test_bad_files_fail_once_and_good_files_are_indexed(
     assert not report.ok
 
     assert sorted(Path(p).name for p in report.skipped) == ["image.png", "table.csv"]
-    assert sorted(Path(p).name for p in report.added) == ["bakery.txt", "bikes.md", "cafe.txt", "crazyones.pdf"]
+    assert sorted(Path(p).name for p in report.added) == ["bakery.txt", "bikes.md", "cafe.txt", "keeper.pdf"]
     everything = [*report.added, *report.updated, *report.unchanged, *report.skipped, *(f.path for f in report.failed)]
     assert not [p for p in everything if "/." in p], "hidden files must be ignored"
     assert assistant.check() == []
-    assert sorted(r.display for r in assistant.sources()) == ["bakery.txt", "bikes.md", "cafe.txt", "crazyones.pdf"]
+    assert sorted(r.display for r in assistant.sources()) == ["bakery.txt", "bikes.md", "cafe.txt", "keeper.pdf"]
 
     # The good files answer questions, the hidden ones never do.
     answer = assistant.ask("When does the bakery on Mill Street open?")
     assert answer.citations and answer.citations[0].chunk.display == "bakery.txt"
     assert "six" in answer.text
-    assert assistant.retrieve("the misfits, the rebels, the troublemakers")[0].chunk.display == "crazyones.pdf"
+    assert assistant.retrieve("who polishes the great brass lens")[0].chunk.display == "keeper.pdf"
     answer = assistant.ask("How is a flat tyre fixed?")
     assert answer.citations and answer.citations[0].chunk.display == "bikes.md"
     for hit in assistant.retrieve("marmalade submarine", top_k=10):
@@ -178,7 +177,7 @@ def test_cli_reports_each_failure_once_and_exits_1(corpus: Path, tmp_path: Path)
     for name in BAD:
         mentioning = [line for line in failure_lines if f"/{name}:" in line]
         assert len(mentioning) == 1, (name, proc.stderr)
-    for name in ("bakery.txt", "bikes.md", "cafe.txt", "crazyones.pdf"):
+    for name in ("bakery.txt", "bikes.md", "cafe.txt", "keeper.pdf"):
         assert name not in proc.stderr
     assert "Traceback" not in proc.stderr
     assert "4 added" in proc.stdout and f"{len(BAD)} failed" in proc.stdout
@@ -189,5 +188,5 @@ def test_cli_reports_each_failure_once_and_exits_1(corpus: Path, tmp_path: Path)
     store = ChromaStore.persistent(str(index_dir))
     assert consistency_problems(store) == []
     assert sorted(r.display for r in store.documents().values()) == [
-        "bakery.txt", "bikes.md", "cafe.txt", "crazyones.pdf",
+        "bakery.txt", "bikes.md", "cafe.txt", "keeper.pdf",
     ]

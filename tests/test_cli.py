@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEED_FILE
+from tests.conftest import ARTICLE
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp("cli")
     docs = root / "docs"
     docs.mkdir()
-    shutil.copy(SEED_FILE, docs / SEED_FILE.name)
+    shutil.copy(ARTICLE, docs / ARTICLE.name)
     (docs / "notes.md").write_text(NOTES, "utf-8")
     index = root / "index"
     out = rag("ingest", str(docs), "--quiet", env=clean_env(RAG_INDEX_DIR=str(index)))
@@ -76,32 +76,32 @@ def test_ingest_exits_0_with_a_summary(built: Built) -> None:
 
 
 def test_ask_prints_answer_with_citation_and_sources(built: Built) -> None:
-    out = rag("ask", "Who is Doug Fuller?", "--index", str(built.index))
+    out = rag("ask", "Who is Ilse Varga?", "--index", str(built.index))
     assert out.returncode == 0, out.stderr
     answer, _, sources = out.stdout.partition("\nSources:\n")
     assert "[1]" in answer
-    assert "Copenhagen Business School" in answer
-    assert re.search(rf"^\s+\[1\] {re.escape(SEED_FILE.name)}\s", sources, re.MULTILINE), out.stdout
+    assert "chief water engineer" in answer
+    assert re.search(rf"^\s+\[1\] {re.escape(ARTICLE.name)}\s", sources, re.MULTILINE), out.stdout
     # Every [n] in the answer has its line under Sources.
     for n in set(re.findall(r"\[(\d+)\]", answer)):
         assert f"[{n}] " in sources
 
 
 def test_ask_json_citations_point_at_the_sentence_in_the_file(built: Built) -> None:
-    out = rag("ask", "Who is Doug Fuller?", "--json", "--index", str(built.index))
+    out = rag("ask", "Who is Ilse Varga?", "--json", "--index", str(built.index))
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert data["question"] == "Who is Doug Fuller?"
+    assert data["question"] == "Who is Ilse Varga?"
     assert data["abstained"] is False
     assert data["citations"], data
-    original = (built.docs / SEED_FILE.name).read_text("utf-8")
+    original = (built.docs / ARTICLE.name).read_text("utf-8")
     for citation in data["citations"]:
         assert f"[{citation['n']}]" in data["text"]
-        assert citation["chunk"]["source"] == str((built.docs / SEED_FILE.name).absolute())
-        assert citation["chunk"]["display"] == SEED_FILE.name
+        assert citation["chunk"]["source"] == str((built.docs / ARTICLE.name).absolute())
+        assert citation["chunk"]["display"] == ARTICLE.name
         start, end = citation["document_span"]
         assert original[start:end] == citation["sentence"]
-    assert "Copenhagen Business School" in data["citations"][0]["sentence"]
+    assert "chief water engineer" in data["citations"][0]["sentence"]
     assert data["hits"][0]["rank"] == 1 and "total" in data["timings"]
 
     other = json.loads(rag("ask", "What is the sourdough starter fed with?", "--json", "--index",
@@ -117,12 +117,12 @@ def test_sources_lists_the_files(built: Built) -> None:
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].split()[:3] == ["file", "chunks", "pages"]
-    assert any(line.startswith(SEED_FILE.name) for line in lines)
+    assert any(line.startswith(ARTICLE.name) for line in lines)
     assert any(line.startswith("notes.md") for line in lines)
     assert lines[-1] == "2 documents"
 
     data = json.loads(rag("sources", "--json", "--index", str(built.index)).stdout)
-    assert sorted(d["display"] for d in data) == sorted([SEED_FILE.name, "notes.md"])
+    assert sorted(d["display"] for d in data) == sorted([ARTICLE.name, "notes.md"])
     assert {d["state"] for d in data} == {"complete"}
     assert next(d for d in data if d["display"] == "notes.md")["title"] == "Kitchen Notes"
 
@@ -157,10 +157,10 @@ def test_delete_then_reset(built: Built, scratch: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout == f"deleted: {target.absolute()}\n"
     listed = json.loads(rag("sources", "--json", "--index", str(scratch)).stdout)
-    assert [d["display"] for d in listed] == [SEED_FILE.name]
+    assert [d["display"] for d in listed] == [ARTICLE.name]
 
     # By the name `sources` shows.
-    out = rag("delete", SEED_FILE.name, "--index", str(scratch))
+    out = rag("delete", ARTICLE.name, "--index", str(scratch))
     assert out.returncode == 0, out.stderr
     assert json.loads(rag("status", "--json", "--index", str(scratch)).stdout)["chunks"] == 0
 
@@ -213,7 +213,7 @@ def test_delete_of_something_not_indexed_exits_1_with_a_hint(built: Built, scrat
 
 def test_other_model_exits_2_saying_how_to_rebuild(built: Built) -> None:
     for args in (
-        ["ask", "Who is Doug Fuller?"],
+        ["ask", "Who is Ilse Varga?"],
         ["ingest", str(built.docs), "--quiet"],
     ):
         out = rag(*args, "--index", str(built.index), "--model", "example-org/some-other-embedder")

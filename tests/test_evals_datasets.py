@@ -13,6 +13,7 @@ from evals.metrics import normalize_answer
 
 REPO = Path(__file__).resolve().parents[1]
 SETS = REPO / "evals" / "sets"
+FIXTURES = REPO / "tests" / "fixtures"
 
 
 def _write(path: Path, *records: object) -> Path:
@@ -82,8 +83,8 @@ def test_set_level_errors(tmp_path: Path, corpus: Path) -> None:
         load_set(tmp_path / "set.csv", cache_dir=tmp_path)
 
 
-def test_shared_paths_follow_rag_shared_dir(tmp_path: Path) -> None:
-    """A corpus written as ../../shared/x resolves under shared_dir wherever the set file is."""
+def test_shared_paths_follow_the_data_dir(tmp_path: Path) -> None:
+    """A corpus written as ../../shared/x resolves under data_dir (RAG_DATA_DIR) wherever the set file is."""
     shared = tmp_path / "elsewhere" / "data"
     (shared / "corpus").mkdir(parents=True)
     (shared / "corpus" / "doc.txt").write_text("Gamma.")
@@ -91,14 +92,16 @@ def test_shared_paths_follow_rag_shared_dir(tmp_path: Path) -> None:
     path = _write(tmp_path / "repo" / "sets" / "s.jsonl",
                   {"question": "g?", "answers": ["Gamma"], "sources": ["doc.txt"],
                    "corpus": "../../shared/corpus/doc.txt"})
-    with pytest.raises(DatasetError, match="RAG_SHARED_DIR"):
+    with pytest.raises(DatasetError, match="RAG_DATA_DIR"):
         load_jsonl(path)
-    assert load_jsonl(path, shared_dir=shared).corpus == (shared / "corpus" / "doc.txt",)
+    assert load_jsonl(path, data_dir=shared).corpus == (shared / "corpus" / "doc.txt",)
 
 
-def test_the_seed_set(shared_dir: Path) -> None:
-    s = load_set(SETS / "seed.jsonl", cache_dir="unused", shared_dir=shared_dir)
-    article = (shared_dir / "corpus" / "seed" / "000_7cc84e104f871c44.txt").read_text(encoding="utf-8")
+@pytest.mark.needs_data("corpus/seed/000_7cc84e104f871c44.txt")
+def test_the_seed_set(data_dir: Path) -> None:
+    s = load_set("seed", cache_dir="unused", data_dir=data_dir)
+    assert s.spec == str(SETS / "seed.jsonl")
+    article = (data_dir / "corpus" / "seed" / "000_7cc84e104f871c44.txt").read_text(encoding="utf-8")
     answerable = [c for c in s.cases if not c.unanswerable]
     assert len(s.cases) >= 25 and len(s.cases) - len(answerable) >= 5
     for case in answerable:
@@ -109,8 +112,19 @@ def test_the_seed_set(shared_dir: Path) -> None:
         assert all(len(a.split()) <= 6 for a in case.answers), case.id
 
 
-def test_the_docs_set() -> None:
-    s = load_set(SETS / "docs.jsonl", cache_dir="unused")
+def test_the_fixture_set() -> None:
+    s = load_set(FIXTURES / "sets" / "fixture.jsonl", cache_dir="unused")
+    article = (FIXTURES / "corpus" / "harrowmere-water.txt").read_text(encoding="utf-8")
+    assert len(s.cases) == 23 and sum(c.unanswerable for c in s.cases) == 4
+    for case in s.cases:
+        if case.span is not None:
+            assert case.gold == {"harrowmere-water.txt": 1}
+            assert article[case.span[0] : case.span[1]] == case.answers[0], case.id
+
+
+def test_the_docs_set(tmp_path: Path) -> None:
+    s = load_set("docs", cache_dir="unused", data_dir=tmp_path / "no-data-folder")  # ships whole: no data needed
+    assert s.spec == str(SETS / "docs.jsonl")
     assert len(s.cases) >= 15 and {p.name for p in s.corpus} == {"README.md", "docs"}
     assert any(c.unanswerable for c in s.cases)
 
@@ -161,10 +175,25 @@ def test_beir(tmp_path: Path) -> None:
         load_set(f"beir:{root}", cache_dir=tmp_path / "cache")
 
 
-def test_pubmedqa(shared_dir: Path, tmp_path: Path) -> None:
-    s = load_set(f"pubmedqa:{shared_dir / 'evaldata' / 'pubmedqa-pqal'}", cache_dir=tmp_path)
+@pytest.mark.needs_data("evaldata/pubmedqa-pqal/ori_pqal.json")
+def test_pubmedqa(data_dir: Path, tmp_path: Path) -> None:
+    s = load_set("pubmedqa", cache_dir=tmp_path, data_dir=data_dir)
     assert len(s.cases) == 1000 and len(list(s.corpus[0].glob("*.txt"))) == 1000
     case = s.cases[0]
     assert case.id == "21645374" and case.gold == {"21645374.txt": 1} and not case.extractive
     assert case.answers[0].startswith("Results depicted mitochondrial dynamics")
     assert "programmed cell death" in (s.corpus[0] / "21645374.txt").read_text().lower()
+
+
+@pytest.mark.needs_data("evaldata/xquad-en/xquad.en.json")
+def test_xquad_en(data_dir: Path, tmp_path: Path) -> None:
+    s = load_set("xquad-en", cache_dir=tmp_path, data_dir=data_dir)
+    assert len(s.cases) == 1190 and len(list(s.corpus[0].glob("*.txt"))) == 240
+    assert all(c.span is not None and len(c.gold) == 1 for c in s.cases)
+
+
+@pytest.mark.needs_data("evaldata/covid-qa-dev/covid-qa-dev.json")
+def test_covid_qa_dev(data_dir: Path, tmp_path: Path) -> None:
+    s = load_set("covid-qa-dev", cache_dir=tmp_path, data_dir=data_dir)
+    assert len(s.cases) == 963 and len(list(s.corpus[0].glob("*.txt"))) == 66
+    assert all(c.span is not None for c in s.cases)  # every answer is found in its paper

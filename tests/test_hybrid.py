@@ -10,7 +10,7 @@ import pytest
 from index.lexical import LexicalIndex, tokenize
 from rag import Assistant, ConfigError, Settings
 from rag.fusion import FusionConfig, fuse
-from tests.conftest import SEED_FILE
+from tests.conftest import ARTICLE
 
 
 def test_minmax_fusion_by_hand() -> None:
@@ -97,12 +97,12 @@ def test_every_mode_answers_and_filters_the_same_way(
     other = tmp_path / "other.md"
     other.write_text("# Ferries\n\nThe ferry to the island leaves at noon from pier four.\n", encoding="utf-8")
     a = make_assistant(retrieval=mode)
-    a.ingest([SEED_FILE, other])
-    answer = a.ask("Who is Doug Fuller?")
+    a.ingest([ARTICLE, other])
+    answer = a.ask("Who is Ilse Varga?")
     assert not answer.abstained
-    assert any("Copenhagen Business School" in c.sentence for c in answer.citations)
+    assert any("chief water engineer" in c.sentence for c in answer.citations)
     assert all(h.rank == i for i, h in enumerate(answer.hits, start=1))
-    assert {h.chunk.display for h in a.retrieve("Who is Doug Fuller?", sources="*.md")} <= {"other.md"}
+    assert {h.chunk.display for h in a.retrieve("Who is Ilse Varga?", sources="*.md")} <= {"other.md"}
     only_md = a.retrieve("ferry to the island", sources="*.md")
     assert only_md and {h.chunk.display for h in only_md} == {"other.md"}
     assert a.retrieve("ferry island", sources="nothing-matches-*") == []

@@ -52,22 +52,22 @@ def first_source_sentence(prompt: str) -> str:
 
 def cite_and_invent(prompt: str) -> str:
     if prompt.startswith("Rewrite the follow-up"):
-        return "Standalone question: Who leads China's new technology commission?"
+        return "Standalone question: Who leads Harrowmere's water scheme?"
     return f"{first_source_sentence(prompt)} [1]. The moon is made of cheese [7]."
 
 
-def llm_assistant(seed: Assistant, backend: Scripted, **config: object) -> Assistant:
-    a = Assistant(store=seed.store, embedder=seed.embedder, settings=seed.settings, llm=backend)
+def llm_assistant(base: Assistant, backend: Scripted, **config: object) -> Assistant:
+    a = Assistant(store=base.store, embedder=base.embedder, settings=base.settings, llm=backend)
     if config:
         a.llm_answerer = LLMAnswerer(backend, LLMAnswerConfig(**config))  # type: ignore[arg-type]
     return a
 
 
-def test_ask_checks_the_generated_citations(seed_assistant: Assistant) -> None:
+def test_ask_checks_the_generated_citations(article_assistant: Assistant) -> None:
     backend = Scripted(cite_and_invent)
-    answer = llm_assistant(seed_assistant, backend).ask("What are China's technology priorities?")
+    answer = llm_assistant(article_assistant, backend).ask("What are the aims of the water scheme?")
     prompt = backend.prompts[0]
-    assert '<source n="1"' in prompt and "Question: What are China's technology priorities?" in prompt
+    assert '<source n="1"' in prompt and "Question: What are the aims of the water scheme?" in prompt
     assert answer.backend == "scripted:test" and not answer.abstained
     assert answer.removed_citations == (7,) and "[7]" not in answer.text
     first, moon = answer.sentences
@@ -78,50 +78,50 @@ def test_ask_checks_the_generated_citations(seed_assistant: Assistant) -> None:
     assert {"answer", "check", "retrieve", "total"} <= set(answer.timings)
 
 
-def test_stream_yields_text_then_the_checked_answer(seed_assistant: Assistant) -> None:
-    items = list(llm_assistant(seed_assistant, Scripted(cite_and_invent)).stream("What are China's priorities?"))
+def test_stream_yields_text_then_the_checked_answer(article_assistant: Assistant) -> None:
+    items = list(llm_assistant(article_assistant, Scripted(cite_and_invent)).stream("What are the scheme's aims?"))
     *pieces, final = items
     assert len(pieces) > 3 and all(isinstance(p, str) for p in pieces)
     assert isinstance(final, Answer) and "[7]" in "".join(pieces) and "[7]" not in final.text  # type: ignore[arg-type]
     assert final.removed_citations == (7,)
 
 
-def test_chat_rewrites_the_follow_up_with_the_model(seed_assistant: Assistant) -> None:
+def test_chat_rewrites_the_follow_up_with_the_model(article_assistant: Assistant) -> None:
     backend = Scripted(cite_and_invent)
-    a = llm_assistant(seed_assistant, backend)
+    a = llm_assistant(article_assistant, backend)
     messages = [
-        {"role": "user", "content": "What new body did China establish for technology policy?"},
-        {"role": "assistant", "content": "A new technology commission [1]."},
+        {"role": "user", "content": "What is Harrowmere building for its water?"},
+        {"role": "assistant", "content": "The Calder Valley water scheme [1]."},
         {"role": "user", "content": "and who leads it?"},
     ]
     answer = a.chat(messages)
     assert answer.question == "and who leads it?"
-    assert answer.standalone_question == "Who leads China's new technology commission?"
-    assert "Assistant: A new technology commission [1]." in backend.prompts[0]  # history in the condense prompt
-    assert "Question: Who leads China's new technology commission?" in backend.prompts[1]
+    assert answer.standalone_question == "Who leads Harrowmere's water scheme?"
+    assert "Assistant: The Calder Valley water scheme [1]." in backend.prompts[0]  # history in the condense prompt
+    assert "Question: Who leads Harrowmere's water scheme?" in backend.prompts[1]
     streamed = list(a.chat_stream(messages))[-1]
     assert isinstance(streamed, Answer) and streamed.standalone_question == answer.standalone_question
 
 
-def test_extractive_chat_uses_the_rule(seed_assistant: Assistant) -> None:
-    answer = seed_assistant.chat([
-        {"role": "user", "content": "What did China announce about quantum computing?"},
+def test_extractive_chat_uses_the_rule(article_assistant: Assistant) -> None:
+    answer = article_assistant.chat([
+        {"role": "user", "content": "What did the farmers say about the reservoir?"},
         {"role": "assistant", "content": "Plans [1]."},
         {"role": "user", "content": "and why?"},
     ])
-    assert answer.standalone_question == "Why? (about: What did China announce about quantum computing?)"
+    assert answer.standalone_question == "Why? (about: What did the farmers say about the reservoir?)"
     assert answer.backend == "extractive" and all(s.supported for s in answer.sentences)
 
 
-def test_small_context_window_packs_fewer_sources(seed_assistant: Assistant) -> None:
+def test_small_context_window_packs_fewer_sources(article_assistant: Assistant) -> None:
     from index.tokens import count_tokens
 
     backend = Scripted(cite_and_invent)
-    a = llm_assistant(seed_assistant, backend, context_window=800, max_tokens=200)
-    a.ask("What are China's technology priorities?", top_k=8)
+    a = llm_assistant(article_assistant, backend, context_window=800, max_tokens=200)
+    a.ask("What are the aims of the water scheme?", top_k=8)
     small = backend.prompts[-1]
-    a = llm_assistant(seed_assistant, backend, context_window=8000, max_tokens=200)
-    a.ask("What are China's technology priorities?", top_k=8)
+    a = llm_assistant(article_assistant, backend, context_window=8000, max_tokens=200)
+    a.ask("What are the aims of the water scheme?", top_k=8)
     large = backend.prompts[-1]
     assert count_tokens(small) <= 800 - 200 < count_tokens(large)
     assert len(re.findall(r'<source n="\d', small)) <= len(re.findall(r'<source n="\d', large))
@@ -150,14 +150,15 @@ def test_an_injected_instruction_stays_inside_the_data_block(make_assistant: Cal
         not answer.sentences[0].claim and answer.uncited)
 
 
-def test_llm_failure_in_chat_keeps_the_conversation(seed_assistant: Assistant) -> None:
+def test_llm_failure_in_chat_keeps_the_conversation(article_assistant: Assistant) -> None:
     backend = Scripted(cite_and_invent)
-    a = llm_assistant(seed_assistant, backend)
-    lines = iter(["What are China's technology priorities?", "and what about AI?", "and what about AI?", "/exit"])
+    a = llm_assistant(article_assistant, backend)
+    tunnel = "and what about the tunnel?"
+    lines = iter(["What are the aims of the water scheme?", tunnel, tunnel, "/exit"])
 
     def read(prompt: str) -> str:
         line = next(lines)
-        backend.fail = LLMError("cannot reach the language model server; fix RAG_LLM_URL") if "AI" in line and \
+        backend.fail = LLMError("cannot reach the language model server; fix RAG_LLM_URL") if "tunnel" in line and \
             not getattr(read, "failed", False) else None
         if backend.fail:
             read.failed = True  # type: ignore[attr-defined]
@@ -168,21 +169,21 @@ def test_llm_failure_in_chat_keeps_the_conversation(seed_assistant: Assistant) -
     assert err.getvalue().count("RAG_LLM_URL") == 1
     assert "conversation is kept" in out.getvalue()
     # the retried follow-up was condensed with the first exchange still in the history
-    assert "User: What are China's technology priorities?" in backend.prompts[-2]
+    assert "User: What are the aims of the water scheme?" in backend.prompts[-2]
 
 
-def test_a_rambling_rewrite_falls_back_to_the_rule(seed_assistant: Assistant) -> None:
+def test_a_rambling_rewrite_falls_back_to_the_rule(article_assistant: Assistant) -> None:
     def ramble(prompt: str) -> str:
         if prompt.startswith("Rewrite the follow-up"):
             return "The follow-up question is a good example of " + "how to rephrase things " * 12
         return cite_and_invent(prompt)
 
-    answer = llm_assistant(seed_assistant, Scripted(ramble)).chat([
-        {"role": "user", "content": "What did China announce about quantum computing?"},
+    answer = llm_assistant(article_assistant, Scripted(ramble)).chat([
+        {"role": "user", "content": "What did the farmers say about the reservoir?"},
         {"role": "assistant", "content": "Plans [1]."},
         {"role": "user", "content": "and why?"},
     ])
-    assert answer.standalone_question == "Why? (about: What did China announce about quantum computing?)"
+    assert answer.standalone_question == "Why? (about: What did the farmers say about the reservoir?)"
 
 
 def test_clean_condensed() -> None:
@@ -190,25 +191,25 @@ def test_clean_condensed() -> None:
     assert clean_condensed("") == ""
 
 
-def test_prompts_dir_override_reaches_the_model(seed_assistant: Assistant, tmp_path: Path) -> None:
+def test_prompts_dir_override_reaches_the_model(article_assistant: Assistant, tmp_path: Path) -> None:
     (tmp_path / "no_answer.txt").write_text("Your files are silent on this.")
     backend = Scripted(lambda p: "Your files are silent on this.")
-    a = llm_assistant(seed_assistant, backend, prompts_dir=str(tmp_path))
+    a = llm_assistant(article_assistant, backend, prompts_dir=str(tmp_path))
     answer = a.ask("What is the airspeed of an unladen swallow?")
     assert "reply exactly: Your files are silent on this." in backend.prompts[0]
     assert answer.abstained and not answer.uncited
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_cli_shows_unsupported_sentences(seed_assistant: Assistant, stream: bool,
+def test_cli_shows_unsupported_sentences(article_assistant: Assistant, stream: bool,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     from rag.chat_cli import print_sources, stream_to
 
-    a = llm_assistant(seed_assistant, Scripted(cite_and_invent))
+    a = llm_assistant(article_assistant, Scripted(cite_and_invent))
     if stream:
-        answer = stream_to(a.stream("What are China's technology priorities?"), io.StringIO())
+        answer = stream_to(a.stream("What are the aims of the water scheme?"), io.StringIO())
     else:
-        answer = a.ask("What are China's technology priorities?")
+        answer = a.ask("What are the aims of the water scheme?")
     out = io.StringIO()
     print_sources(answer, out)
     text = out.getvalue()

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slow
 
 API_KEY = "test-key-123"
 N_CTX = 2048
-QUESTION = "What has China made a top priority in recent years?"
+QUESTION = "What has Harrowmere begun building?"
 
 
 def smollm2_gguf() -> Path:
@@ -102,18 +102,18 @@ def server(gguf: Path) -> Iterator[LlamaServer]:
         srv.stop()
 
 
-def llm_settings(seed: Assistant, server: LlamaServer, **changes: object) -> Settings:
+def llm_settings(base: Assistant, server: LlamaServer, **changes: object) -> Settings:
     values: dict[str, object] = {
         "llm": "openai:smollm2-135m", "llm_url": server.url, "llm_api_key": API_KEY,
         "llm_temperature": 0.0, "llm_max_tokens": 80, "llm_context_window": N_CTX, "llm_timeout": 300.0,
         "llm_retries": 1, "top_k": 3,
     }
     values.update(changes)
-    return seed.settings.with_(**values)
+    return base.settings.with_(**values)
 
 
-def server_assistant(seed: Assistant, server: LlamaServer, **changes: object) -> Assistant:
-    return Assistant(store=seed.store, embedder=seed.embedder, settings=llm_settings(seed, server, **changes))
+def server_assistant(base: Assistant, server: LlamaServer, **changes: object) -> Assistant:
+    return Assistant(store=base.store, embedder=base.embedder, settings=llm_settings(base, server, **changes))
 
 
 class Recording:
@@ -158,8 +158,8 @@ def assert_checked(answer: Answer, raw: str, prompt: str) -> None:
     assert answer.uncited == (not answer.abstained and not answer.citations)
 
 
-def test_cited_answer_from_the_real_server(seed_assistant: Assistant, server: LlamaServer) -> None:
-    a = server_assistant(seed_assistant, server)
+def test_cited_answer_from_the_real_server(article_assistant: Assistant, server: LlamaServer) -> None:
+    a = server_assistant(article_assistant, server)
     recorder = Recording(a.llm_answerer.backend)  # type: ignore[union-attr]
     a.llm_answerer.backend = recorder  # type: ignore[union-attr]
     answer = a.ask(QUESTION)
@@ -173,16 +173,16 @@ def test_cited_answer_from_the_real_server(seed_assistant: Assistant, server: Ll
 
 
 def test_real_model_output_with_an_invented_citation_goes_through_the_checker(
-    seed_assistant: Assistant, server: LlamaServer, tmp_path: Path
+    article_assistant: Assistant, server: LlamaServer, tmp_path: Path
 ) -> None:
     # A prompt override that asks the model to copy a sentence ending in [7], a source that
     # does not exist: the reply comes from the real model and only the checker removes it.
     (tmp_path / "answer_with_citations.txt").write_text(
         "Sources:\n{sources}\n\nQuestion: {question}\n"
         "Copy exactly, including the brackets: "
-        "China made technological self-sufficiency a top priority [1]. The moon is made of cheese [7]"
+        "The Calder Valley water scheme is being built [1]. The moon is made of cheese [7]"
     )
-    a = server_assistant(seed_assistant, server, prompts_dir=str(tmp_path), top_k=1)
+    a = server_assistant(article_assistant, server, prompts_dir=str(tmp_path), top_k=1)
     recorder = Recording(a.llm_answerer.backend)  # type: ignore[union-attr]
     a.llm_answerer.backend = recorder  # type: ignore[union-attr]
     answer = a.ask(QUESTION)
@@ -194,8 +194,8 @@ def test_real_model_output_with_an_invented_citation_goes_through_the_checker(
     assert moon and not moon[0].supported and answer.unsupported  # and the invented claim is flagged
 
 
-def test_streaming_from_the_real_server(seed_assistant: Assistant, server: LlamaServer) -> None:
-    a = server_assistant(seed_assistant, server)
+def test_streaming_from_the_real_server(article_assistant: Assistant, server: LlamaServer) -> None:
+    a = server_assistant(article_assistant, server)
     recorder = Recording(a.llm_answerer.backend)  # type: ignore[union-attr]
     a.llm_answerer.backend = recorder  # type: ignore[union-attr]
     started = time.perf_counter()
@@ -213,26 +213,26 @@ def test_streaming_from_the_real_server(seed_assistant: Assistant, server: Llama
     assert "first_token" in final.timings and final.timings["first_token"] <= final.timings["answer"]
 
 
-def test_follow_up_is_rewritten_by_the_model(seed_assistant: Assistant, server: LlamaServer) -> None:
-    a = server_assistant(seed_assistant, server)
+def test_follow_up_is_rewritten_by_the_model(article_assistant: Assistant, server: LlamaServer) -> None:
+    a = server_assistant(article_assistant, server)
     recorder = Recording(a.llm_answerer.backend)  # type: ignore[union-attr]
     a.llm_answerer.backend = recorder  # type: ignore[union-attr]
     messages = [
-        {"role": "user", "content": "What technology commission did China establish?"},
-        {"role": "assistant", "content": "A new technology commission under the Communist party [1]."},
-        {"role": "user", "content": "and who controls it?"},
+        {"role": "user", "content": "Which contractor is digging the tunnel?"},
+        {"role": "assistant", "content": "Brennmoor Tunnelling, a contractor from Saltash Reach [1]."},
+        {"role": "user", "content": "and what machine does it use?"},
     ]
     answer = a.chat(messages)
     assert recorder.prompts[0].startswith("Rewrite the follow-up")
-    assert "User: What technology commission did China establish?" in recorder.prompts[0]
-    assert answer.question == "and who controls it?"
+    assert "User: Which contractor is digging the tunnel?" in recorder.prompts[0]
+    assert answer.question == "and what machine does it use?"
     rewritten = answer.standalone_question or answer.question
     assert f"Question: {rewritten}" in recorder.prompts[1], "retrieval and answer used the rewritten question"
     assert_checked(answer, recorder.replies[1], recorder.prompts[1])
 
 
-def test_server_stopped_mid_chat_then_restarted(seed_assistant: Assistant, server: LlamaServer) -> None:
-    a = server_assistant(seed_assistant, server, llm_retries=1)
+def test_server_stopped_mid_chat_then_restarted(article_assistant: Assistant, server: LlamaServer) -> None:
+    a = server_assistant(article_assistant, server, llm_retries=1)
     script = [QUESTION, "and why is that?", "and why is that?", "/exit"]
     calls = 0
 
@@ -260,18 +260,18 @@ def test_server_stopped_mid_chat_then_restarted(seed_assistant: Assistant, serve
 
 
 def test_failures_name_the_setting(
-    seed_assistant: Assistant, server: LlamaServer, make_assistant: Callable[..., Assistant], tmp_path: Path
+    article_assistant: Assistant, server: LlamaServer, make_assistant: Callable[..., Assistant], tmp_path: Path
 ) -> None:
     # bad key: the server was started with --api_key
     with pytest.raises(LLMError, match="RAG_LLM_API_KEY"):
-        server_assistant(seed_assistant, server, llm_api_key="wrong").ask(QUESTION)
+        server_assistant(article_assistant, server, llm_api_key="wrong").ask(QUESTION)
     # nothing listening
     with pytest.raises(LLMError, match=r"cannot reach.*RAG_LLM_URL"):
-        server_assistant(seed_assistant, server, llm_url=f"http://127.0.0.1:{free_port()}/v1",
+        server_assistant(article_assistant, server, llm_url=f"http://127.0.0.1:{free_port()}/v1",
                          llm_retries=0).ask(QUESTION)
     # a URL that is not the API root: the server answers 404
     with pytest.raises(LLMError, match=r"does not know the model.*RAG_LLM_URL"):
-        server_assistant(seed_assistant, server, llm_url=server.url.removesuffix("/v1") + "/nope").ask(QUESTION)
+        server_assistant(article_assistant, server, llm_url=server.url.removesuffix("/v1") + "/nope").ask(QUESTION)
     # more context than the server's n_ctx (it was started with --n_ctx 2048)
     big = make_assistant()
     doc = tmp_path / "long.txt"
@@ -283,14 +283,14 @@ def test_failures_name_the_setting(
         server_assistant(big, server, llm_context_window=16384, top_k=30).ask("What was the budget of unit 5?")
     # a timeout too short for any answer
     with pytest.raises(LLMError, match="RAG_LLM_TIMEOUT"):
-        server_assistant(seed_assistant, server, llm_timeout=0.05, llm_retries=0).ask(QUESTION)
+        server_assistant(article_assistant, server, llm_timeout=0.05, llm_retries=0).ask(QUESTION)
 
 
-def test_in_process_llama_cpp_on_the_same_file(seed_assistant: Assistant, gguf: Path) -> None:
+def test_in_process_llama_cpp_on_the_same_file(article_assistant: Assistant, gguf: Path) -> None:
     backend = build_backend(LLMOptions(f"llama-cpp:{gguf}", temperature=0.0, max_tokens=80, context_window=N_CTX))
     recorder = Recording(backend)
-    a = Assistant(store=seed_assistant.store, embedder=seed_assistant.embedder,
-                  settings=seed_assistant.settings.with_(top_k=3, llm_context_window=N_CTX, llm_max_tokens=80),
+    a = Assistant(store=article_assistant.store, embedder=article_assistant.embedder,
+                  settings=article_assistant.settings.with_(top_k=3, llm_context_window=N_CTX, llm_max_tokens=80),
                   llm=recorder)
     answer = a.ask(QUESTION)
     assert answer.backend == f"llama-cpp:{gguf}"
@@ -323,16 +323,16 @@ def test_injected_instruction_is_not_obeyed_by_the_real_model(
 
 
 
-def test_cli_ask_stream_and_chat(seed_assistant: Assistant, server: LlamaServer, tmp_path: Path) -> None:
+def test_cli_ask_stream_and_chat(article_assistant: Assistant, server: LlamaServer, tmp_path: Path) -> None:
     (tmp_path / "answer_with_citations.txt").write_text(
         "Sources:\n{sources}\n\nQuestion: {question}\n"
         "Copy exactly, including the brackets: "
-        "China made technological self-sufficiency a top priority [1]. The moon is made of cheese [7]"
+        "The Calder Valley water scheme is being built [1]. The moon is made of cheese [7]"
     )
     env = dict(os.environ, RAG_LLM_API_KEY=API_KEY, RAG_LLM_TEMPERATURE="0", RAG_LLM_CONTEXT_WINDOW=str(N_CTX),
                RAG_LLM_MAX_TOKENS="80", RAG_LLM_TIMEOUT="300")  # the machine may be busy: bound the work, not the wait
     base = [sys.executable, "-m", "rag"]
-    common = ["--index", seed_assistant.settings.index_dir, "--llm", "openai:smollm2", "--llm-url", server.url]
+    common = ["--index", article_assistant.settings.index_dir, "--llm", "openai:smollm2", "--llm-url", server.url]
     ask = subprocess.run([*base, "ask", QUESTION, "--stream", "--top-k", "1", "--prompts-dir", str(tmp_path), *common],
                          capture_output=True, text=True, timeout=600, env=env)
     assert ask.returncode == 0, ask.stderr

@@ -1,4 +1,4 @@
-"""Loaders against real files of every supported format, generated here or from ../shared."""
+"""Loaders against real files of every supported format, generated here (and the data folder's real-world PDFs)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from index.loaders import load_file
 from index.models import Chunk, chunk_id
 from rag import Assistant
 from tests.conftest import PDF_SAMPLES
+from tests.pdfs import encrypted_pdf, ligature_pdf
 
 LIMIT = 50_000_000
 ANIMALS = ("zebras", "penguins", "otters", "falcons")
@@ -194,9 +195,22 @@ def test_unsupported_suffix_is_an_error(tmp_path: Path) -> None:
         load_file(path, LIMIT)
 
 
-# -- the shared real-world PDFs -------------------------------------------------------------
+def test_ligature_glyphs_are_normalised(tmp_path: Path) -> None:
+    got = load_file(ligature_pdf(tmp_path / "ligatures.pdf"), LIMIT)
+    assert got.text == "The first flock of misfits flew over the field."
+    assert got.pages == ((1, 0, len(got.text)),)
 
 
+def test_generated_encrypted_pdf_is_an_ingest_error_mentioning_password(tmp_path: Path) -> None:
+    with pytest.raises(IngestError) as info:
+        load_file(encrypted_pdf(tmp_path / "locked.pdf", "The owl sings to the moon."), LIMIT)
+    assert "password" in info.value.reason and info.value.path.endswith("locked.pdf")
+
+
+# -- the real-world PDFs of the data folder ----------------------------------------------------
+
+
+@pytest.mark.needs_data("corpus/pdf-samples/pdflatex-4-pages.pdf")
 def test_pdflatex_four_pages() -> None:
     got = load_file(PDF_SAMPLES / "pdflatex-4-pages.pdf", LIMIT)
     assert [p for p, _, _ in got.pages] == [1, 2, 3, 4]
@@ -208,6 +222,7 @@ def test_pdflatex_four_pages() -> None:
     assert got.text.startswith("Hello, here is some text without a meaning.")
 
 
+@pytest.mark.needs_data("corpus/pdf-samples/crazyones-pdfa.pdf")
 def test_crazyones_ligatures_normalised() -> None:
     got = load_file(PDF_SAMPLES / "crazyones-pdfa.pdf", LIMIT)
     assert "misfits" in got.text
@@ -217,6 +232,7 @@ def test_crazyones_ligatures_normalised() -> None:
     assert got.pages == ((1, 0, len(got.text)),)
 
 
+@pytest.mark.needs_data("corpus/pdf-samples/libreoffice-writer-password.pdf")
 def test_encrypted_pdf_is_an_ingest_error_mentioning_password(tmp_path: Path) -> None:
     with pytest.raises(IngestError) as info:
         load_file(PDF_SAMPLES / "libreoffice-writer-password.pdf", LIMIT)
@@ -296,6 +312,7 @@ def test_every_format_ingested_chunked_and_answerable(
     assert otters.chunk.page == 3 and otters.location == "animals.pdf, page 3"
 
 
+@pytest.mark.needs_data("corpus/pdf-samples/pdflatex-4-pages.pdf")
 def test_pdflatex_chunks_carry_their_page(make_assistant: Callable[..., Assistant], tmp_path: Path) -> None:
     copy = tmp_path / "pdflatex-4-pages.pdf"
     shutil.copy(PDF_SAMPLES / "pdflatex-4-pages.pdf", copy)

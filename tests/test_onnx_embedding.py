@@ -101,14 +101,14 @@ def test_a_batch_of_mixed_lengths_matches_one_text_at_a_time(
 
 @pytest.mark.slow
 def test_an_index_built_with_pytorch_is_searched_with_onnx_without_rebuild(
-    seed_assistant: Assistant, onnx_embedder: OnnxEmbedder
+    article_assistant: Assistant, onnx_embedder: OnnxEmbedder
 ) -> None:
-    assert onnx_embedder.model_id == seed_assistant.embedder.model_id == DEFAULT_MODEL
-    assert onnx_embedder.dimension == seed_assistant.embedder.dimension == 384
-    onnx = Assistant(store=seed_assistant.store, embedder=onnx_embedder, settings=seed_assistant.settings)
-    question = "What did the conference identify as a priority?"
+    assert onnx_embedder.model_id == article_assistant.embedder.model_id == DEFAULT_MODEL
+    assert onnx_embedder.dimension == article_assistant.embedder.dimension == 384
+    onnx = Assistant(store=article_assistant.store, embedder=onnx_embedder, settings=article_assistant.settings)
+    question = "What budget did the city council approve?"
     ours = onnx.ask(question)  # an IndexMismatchError here would force a rebuild
-    theirs = seed_assistant.ask(question)
+    theirs = article_assistant.ask(question)
     assert [h.chunk.id for h in ours.hits] == [h.chunk.id for h in theirs.hits]
     assert ours.text == theirs.text and not ours.abstained
 

@@ -16,7 +16,7 @@ import pytest
 from index.embedding import SentenceTransformerEmbedder
 from index.store import ChromaStore
 from rag import Assistant, Settings, StoreError
-from tests.conftest import SEED_FILE, free_port, stop_process
+from tests.conftest import ARTICLE, free_port, stop_process
 
 pytestmark = pytest.mark.slow
 
@@ -75,46 +75,46 @@ def server_assistant(
     return Assistant(store=ChromaStore.http(url, collection), embedder=embedder, settings=settings)
 
 
-def seed_phrase() -> str:
-    text = SEED_FILE.read_text("utf-8")
-    assert "Copenhagen Business School" in text
-    return "Copenhagen Business School"
+def article_phrase() -> str:
+    text = ARTICLE.read_text("utf-8")
+    assert "chief water engineer" in text
+    return "chief water engineer"
 
 
 def test_ingest_ask_reingest_delete_through_the_server(
     server: ChromaServer, embedder: SentenceTransformerEmbedder, tmp_path: Path
 ) -> None:
     assistant = server_assistant(server.url, embedder, tmp_path, "library-kb")
-    report = assistant.ingest([SEED_FILE])
-    assert report.ok and report.added == (str(SEED_FILE),)
+    report = assistant.ingest([ARTICLE])
+    assert report.ok and report.added == (str(ARTICLE),)
     assert report.chunks_written == assistant.store.count_chunks() > 0
     assert assistant.check() == []
     assert not (tmp_path / "unused-index").exists(), "server mode must not create a local index"
 
-    answer = assistant.ask("Who is Doug Fuller?")
+    answer = assistant.ask("Who is Ilse Varga?")
     assert not answer.abstained
     first = answer.citations[0]
-    assert seed_phrase() in first.sentence
-    assert first.chunk.display == SEED_FILE.name
+    assert article_phrase() in first.sentence
+    assert first.chunk.display == ARTICLE.name
     # The citation points at the exact sentence in the original file.
     start, end = first.document_span
-    assert SEED_FILE.read_text("utf-8")[start:end] == first.sentence
+    assert ARTICLE.read_text("utf-8")[start:end] == first.sentence
 
     # Another client (a new connection) sees the same index.
     other = ChromaStore.http(server.url, "library-kb")
-    assert set(other.documents()) == {str(SEED_FILE)}
+    assert set(other.documents()) == {str(ARTICLE)}
 
-    again = assistant.ingest([SEED_FILE])
-    assert again.chunks_written == 0 and again.unchanged == (str(SEED_FILE),)
+    again = assistant.ingest([ARTICLE])
+    assert again.chunks_written == 0 and again.unchanged == (str(ARTICLE),)
 
     status = assistant.status()
     assert status.location == server.url and status.size_bytes is None
     assert status.documents == 1 and status.chunks == assistant.store.count_chunks()
 
-    assert assistant.delete([SEED_FILE]) == [str(SEED_FILE)]
+    assert assistant.delete([ARTICLE]) == [str(ARTICLE)]
     assert assistant.sources() == [] and assistant.store.count_chunks() == 0
     assert assistant.check() == []
-    answer = assistant.ask("Who is Doug Fuller?")
+    answer = assistant.ask("Who is Ilse Varga?")
     assert answer.abstained and answer.citations == ()
 
 
@@ -125,28 +125,28 @@ def test_cli_with_chroma_url(server: ChromaServer, tmp_path: Path) -> None:
     def rag(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(RAG), *args, *common], capture_output=True, text=True, timeout=300, env=env)
 
-    out = rag("ingest", str(SEED_FILE), "--quiet")
+    out = rag("ingest", str(ARTICLE), "--quiet")
     assert out.returncode == 0, out.stderr
     assert "1 added" in out.stdout
 
-    out = rag("ask", "Who is Doug Fuller?", "--json")
+    out = rag("ask", "Who is Ilse Varga?", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert seed_phrase() in data["citations"][0]["sentence"]
-    assert data["citations"][0]["chunk"]["display"] == SEED_FILE.name
+    assert article_phrase() in data["citations"][0]["sentence"]
+    assert data["citations"][0]["chunk"]["display"] == ARTICLE.name
 
     out = rag("status")
     assert out.returncode == 0, out.stderr
     assert server.url in out.stdout and "(server)" in out.stdout and "documents:  1" in out.stdout
 
-    out = rag("ingest", str(SEED_FILE), "--quiet")
+    out = rag("ingest", str(ARTICLE), "--quiet")
     assert out.returncode == 0 and "1 unchanged" in out.stdout and "0 chunks embedded" in out.stdout
 
     # The data lives in the server, in the collection named on the command line.
-    assert set(ChromaStore.http(server.url, "cli-kb").documents()) == {str(SEED_FILE)}
+    assert set(ChromaStore.http(server.url, "cli-kb").documents()) == {str(ARTICLE)}
     assert not (tmp_path / "unused-index").exists()
 
-    out = rag("delete", str(SEED_FILE))
+    out = rag("delete", str(ARTICLE))
     assert out.returncode == 0, out.stderr
     assert ChromaStore.http(server.url, "cli-kb").documents() == {}
 
@@ -156,12 +156,12 @@ def test_stopped_server_is_a_clear_store_error(embedder: SentenceTransformerEmbe
     try:
         srv.start()
         assistant = server_assistant(srv.url, embedder, tmp_path, "stop-kb")
-        assert assistant.ingest([SEED_FILE]).ok
-        assert not assistant.ask("Who is Doug Fuller?").abstained
+        assert assistant.ingest([ARTICLE]).ok
+        assert not assistant.ask("Who is Ilse Varga?").abstained
         srv.stop()
 
         with pytest.raises(StoreError) as info:
-            assistant.ask("Who is Doug Fuller?")
+            assistant.ask("Who is Ilse Varga?")
         message = str(info.value)
         assert srv.url in message
         assert "chroma run" in message and ("--chroma-url" in message or "RAG_CHROMA_URL" in message)
@@ -179,8 +179,8 @@ def test_stopped_server_is_a_clear_store_error(embedder: SentenceTransformerEmbe
         # Started again on the same folder, the server still holds the index.
         srv.start()
         reopened = server_assistant(srv.url, embedder, tmp_path, "stop-kb")
-        assert [r.source for r in reopened.sources()] == [str(SEED_FILE)]
+        assert [r.source for r in reopened.sources()] == [str(ARTICLE)]
         assert reopened.check() == []
-        assert seed_phrase() in reopened.ask("Who is Doug Fuller?").citations[0].sentence
+        assert article_phrase() in reopened.ask("Who is Ilse Varga?").citations[0].sentence
     finally:
         srv.stop()

@@ -13,15 +13,15 @@ BAD = [-1, 0, 1.5, 5.0, True, "5", 201]
 
 
 @pytest.fixture(scope="module", params=["dense", "bm25", "hybrid"])
-def mode(request: pytest.FixtureRequest, seed_assistant: Assistant) -> Iterator[Assistant]:
+def mode(request: pytest.FixtureRequest, article_assistant: Assistant) -> Iterator[Assistant]:
     """The seed index, read in one retrieval mode."""
-    settings = seed_assistant.settings.with_(retrieval=request.param)
-    yield Assistant(store=seed_assistant.store, embedder=seed_assistant.embedder, settings=settings)
+    settings = article_assistant.settings.with_(retrieval=request.param)
+    yield Assistant(store=article_assistant.store, embedder=article_assistant.embedder, settings=settings)
 
 
 @pytest.mark.parametrize("bad", BAD, ids=repr)
 def test_a_bad_top_k_is_one_clear_error_in_every_mode(mode: Assistant, bad: Any) -> None:
-    question = "Who is Doug Fuller?"
+    question = "Who is Ilse Varga?"
     calls = [
         lambda: mode.ask(question, top_k=bad),
         lambda: mode.retrieve(question, top_k=bad),
@@ -38,6 +38,6 @@ def test_a_bad_top_k_is_one_clear_error_in_every_mode(mode: Assistant, bad: Any)
 
 
 def test_a_good_top_k_bounds_the_hits_in_every_mode(mode: Assistant) -> None:
-    assert len(mode.retrieve("Who is Doug Fuller?", top_k=1)) == 1
-    assert 1 <= len(mode.ask("Who is Doug Fuller?", top_k=2).hits) <= 2
-    assert 1 <= len(mode.retrieve("Who is Doug Fuller?", top_k=None)) <= mode.settings.top_k  # None: the setting
+    assert len(mode.retrieve("Who is Ilse Varga?", top_k=1)) == 1
+    assert 1 <= len(mode.ask("Who is Ilse Varga?", top_k=2).hits) <= 2
+    assert 1 <= len(mode.retrieve("Who is Ilse Varga?", top_k=None)) <= mode.settings.top_k  # None: the setting

@@ -1,6 +1,6 @@
 """The app's named endpoints from ``gradio_client``: the documented example, many sessions, login.
 
-A real Gradio server on a free port over a real index (seed article + docs/ui.md).
+A real Gradio server on a free port over a real index (the fixture article + docs/ui.md).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pytest
 from gradio_client import Client, handle_file
 
 from rag import Assistant
-from tests.conftest import SEED_FILE, free_port
-from tests.test_answers_seed import ANSWERABLE
+from tests.conftest import ARTICLE, free_port
+from tests.test_answers import ANSWERABLE
 from ui.app import UIConfig, build_app, launch
 from ui.handlers import Handlers
 
@@ -37,7 +37,7 @@ def _serve(assistant: Assistant, tmp: Path, **config: object) -> tuple[str, Call
 
 @pytest.fixture(scope="module")
 def served(
-    tmp_path_factory: pytest.TempPathFactory, embedder: object, shared_dir: Path
+    tmp_path_factory: pytest.TempPathFactory, embedder: object
 ) -> Iterator[tuple[str, Assistant]]:
     from index.store import ChromaStore
     from rag import Settings
@@ -45,7 +45,7 @@ def served(
     folder = tmp_path_factory.mktemp("ui-api-index")
     store = ChromaStore.persistent(str(folder))
     a = Assistant(store=store, embedder=embedder, settings=Settings(index_dir=str(folder)))  # type: ignore[arg-type]
-    assert a.ingest([SEED_FILE, DOCS_UI]).ok
+    assert a.ingest([ARTICLE, DOCS_UI]).ok
     url, close = _serve(a, folder)
     yield url, a
     close()
@@ -129,18 +129,18 @@ def test_ten_sessions_five_questions_each_at_once(served: tuple[str, Assistant])
     assert took < 240
 
 
-def test_login_is_required_when_auth_is_set(seed_assistant: Assistant, tmp_path: Path) -> None:
-    url, close = _serve(seed_assistant, tmp_path, auth=[("ann", "s3cret")])
+def test_login_is_required_when_auth_is_set(article_assistant: Assistant, tmp_path: Path) -> None:
+    url, close = _serve(article_assistant, tmp_path, auth=[("ann", "s3cret")])
     try:
         with pytest.raises(Exception):  # noqa: B017 - gradio_client raises its own kinds
-            Client(url, verbose=False).predict("Who is Doug Fuller?", api_name="/ask")
+            Client(url, verbose=False).predict("Who is Ilse Varga?", api_name="/ask")
         with pytest.raises(Exception):  # noqa: B017
             Client(url, auth=("ann", "wrong"), verbose=False)
-        answer = Client(url, auth=("ann", "s3cret"), verbose=False).predict("Who is Doug Fuller?", api_name="/ask")
-        assert "Copenhagen" in answer["text"]
+        answer = Client(url, auth=("ann", "s3cret"), verbose=False).predict("Who is Ilse Varga?", api_name="/ask")
+        assert "chief water engineer" in answer["text"]
         import httpx
 
         page = httpx.get(url + "source?chunk=" + answer["citations"][0]["chunk"]["id"])
-        assert "Copenhagen" not in page.text  # the document page is behind the login too
+        assert "chief water engineer" not in page.text  # the document page is behind the login too
     finally:
         close()

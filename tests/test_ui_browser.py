@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SEED_FILE, free_port, stop_process
+from tests.conftest import ARTICLE, free_port, stop_process
 
 pytestmark = pytest.mark.slow
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -49,14 +49,14 @@ new MutationObserver(() => {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Iterator[dict[str, Any]]:
-    """``rag ui`` over a fresh index; the empty index gets the seed article as its sample corpus."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """``rag ui`` over a fresh index; the empty index gets the fixture article as its sample corpus."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/install-browser.sh")
     folder = tmp_path_factory.mktemp("ui-browser")
     port = free_port()
     cmd = [str(Path(sys.executable).parent / "rag"), "ui", "--index", str(folder / "index"), "--port", str(port),
-           "--sample", str(SEED_FILE), "--uploads", str(folder / "uploads")]
+           "--sample", str(ARTICLE), "--uploads", str(folder / "uploads")]
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=folder)
@@ -113,11 +113,11 @@ def test_ask_follow_up_open_source_upload_delete(server: dict[str, Any], browser
     _shot(page, "01-ready")
 
     # ask; the answer streams in; the sources panel shows the cited passage, sentence highlighted
-    answer = _ask(page, "Who is Doug Fuller?", "Copenhagen Business School")
+    answer = _ask(page, "Who is Ilse Varga?", "chief water engineer")
     mark = page.locator("#sources .rag-source mark.rag-support").first
     mark.wait_for()
-    assert "said Doug Fuller, a researcher with Copenhagen Business School" in mark.inner_text()
-    assert SEED_FILE.name in page.locator("#sources .rag-file").first.inner_text()
+    assert "led by Ilse Varga, the city's chief water engineer" in mark.inner_text()
+    assert ARTICLE.name in page.locator("#sources .rag-file").first.inner_text()
     assert "score" in page.locator("#sources .rag-meta").first.inner_text()
     _shot(page, "02-answer")
 
@@ -126,13 +126,13 @@ def test_ask_follow_up_open_source_upload_delete(server: dict[str, Any], browser
         answer.get_by_role("link", name="[1]").click()
     doc = opened.value
     doc.locator("#rag-cited").wait_for(timeout=30_000)
-    assert "Copenhagen Business School" in doc.locator("#rag-cited").inner_text()
-    assert "quantum computing" in doc.locator(".rag-doc-text").inner_text()  # the whole document, not just the chunk
+    assert "chief water engineer" in doc.locator("#rag-cited").inner_text()
+    assert "Brennmoor Tunnelling" in doc.locator(".rag-doc-text").inner_text()  # the whole document, not just the chunk
     doc.screenshot(path=str(ARTIFACTS / "03-source.png"))
     doc.close()
 
     # a follow-up in the same conversation
-    _ask(page, "What concerns do some experts have about it?", "[1]")
+    _ask(page, "What did she say at the groundbreaking?", "[1]")
     assert page.locator('#chat [data-testid="bot"]').count() == 2
     page.locator("#sources .rag-source").first.wait_for()
     _shot(page, "04-follow-up")
@@ -187,7 +187,7 @@ def test_ask_follow_up_open_source_upload_delete(server: dict[str, Any], browser
     assert "Hugo" not in last.inner_text()
 
     # first keypress (Enter) to first streamed token, over every question asked
-    for q in ("What is China positioning itself as?", "How will China nurture talent?"):
+    for q in ("Which contractor is digging the tunnel?", "How high is the earth dam?"):
         _ask(page, q, "")
     t = page.evaluate("window.__t")
     waits = [f - e for e, f in zip(t["enter"], t["first"], strict=False)]
@@ -208,7 +208,7 @@ def test_layout_at_desktop_and_phone_width(
     page = context.new_page()
     page.goto(server["url"])
     page.locator("#question textarea").wait_for()
-    _ask(page, "Who is Doug Fuller?", "Copenhagen Business School")
+    _ask(page, "Who is Ilse Varga?", "chief water engineer")
     page.locator("#sources .rag-source").first.wait_for()
     assert page.evaluate("document.documentElement.scrollWidth") <= w + 1, "horizontal scrolling"
     chat = page.locator("#chat").bounding_box()

@@ -11,7 +11,7 @@ import pytest
 
 from rag import Answer, Assistant, RagError
 from rag.views import answer_segments, example_questions, open_cited_document
-from tests.conftest import SEED_FILE
+from tests.conftest import ARTICLE
 from ui import render
 from ui.app import build_app, parse_auth, sample_paths
 from ui.handlers import Handlers, Turn
@@ -28,14 +28,14 @@ def _run_chat(  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def handlers(seed_assistant: Assistant, tmp_path: Path) -> Handlers:
-    return Handlers(seed_assistant, uploads_dir=tmp_path / "uploads")
+def handlers(article_assistant: Assistant, tmp_path: Path) -> Handlers:
+    return Handlers(article_assistant, uploads_dir=tmp_path / "uploads")
 
 
 @pytest.fixture
 def writable(make_assistant: Callable[..., Assistant], tmp_path: Path) -> Handlers:
     a = make_assistant()
-    assert a.ingest([SEED_FILE]).ok
+    assert a.ingest([ARTICLE]).ok
     return Handlers(a, uploads_dir=tmp_path / "uploads")
 
 
@@ -48,8 +48,8 @@ def test_md_escape_neutralises_markup() -> None:
     assert "\\[a\\]\\(javascript:y\\)" in out and "\\*\\*b\\*\\*" in out and "\\$\\$" in out
 
 
-def test_answer_markdown_links_each_marker_and_marks_unsupported(seed_assistant: Assistant) -> None:
-    answer = seed_assistant.ask("Who is Doug Fuller?")
+def test_answer_markdown_links_each_marker_and_marks_unsupported(article_assistant: Assistant) -> None:
+    answer = article_assistant.ask("Who is Ilse Varga?")
     md = render.answer_markdown(answer)
     c = answer.citations[0]
     assert f"[\\[1\\]](source?chunk={c.chunk.id}&start={c.span[0]}&end={c.span[1]}" in md
@@ -59,23 +59,23 @@ def test_answer_markdown_links_each_marker_and_marks_unsupported(seed_assistant:
     assert "Invented claim here. **(not supported by the sources)**" in render.answer_markdown(forged)
 
 
-def test_abstention_is_shown_as_not_found(seed_assistant: Assistant) -> None:
-    answer = seed_assistant.ask("What is the capital of France?")
+def test_abstention_is_shown_as_not_found(article_assistant: Assistant) -> None:
+    answer = article_assistant.ask("What is the capital of France?")
     assert answer.abstained
     assert "Not found" in render.answer_markdown(answer)
     assert "Not found in the documents" in render.sources_html(answer)
 
 
-def test_sources_panel_has_file_score_and_highlighted_sentence(seed_assistant: Assistant) -> None:
-    answer = seed_assistant.ask("Who is Doug Fuller?")
+def test_sources_panel_has_file_score_and_highlighted_sentence(article_assistant: Assistant) -> None:
+    answer = article_assistant.ask("Who is Ilse Varga?")
     out = render.sources_html(answer)
     c = answer.citations[0]
     assert c.chunk.display in out and f"score {c.score:.2f}" in out
     assert f'<mark class="rag-support">{c.sentence}</mark>' in out.replace("&#x27;", "'")
 
 
-def test_sources_panel_escapes_document_text(seed_assistant: Assistant) -> None:
-    answer = seed_assistant.ask("Who is Doug Fuller?")
+def test_sources_panel_escapes_document_text(article_assistant: Assistant) -> None:
+    answer = article_assistant.ask("Who is Ilse Varga?")
     c = answer.citations[0]
     evil_chunk = type(c.chunk)(**{**c.chunk.__dict__, "text": XSS, "display": "<b>x</b>.txt"})
     evil = type(c)(1, evil_chunk, (0, 14), 0.5)
@@ -86,19 +86,19 @@ def test_sources_panel_escapes_document_text(seed_assistant: Assistant) -> None:
 
 # -- library additions used by the UI -------------------------------------------------
 
-def test_example_questions_never_show_a_file_name(seed_assistant: Assistant) -> None:
-    # the seed article is plain text named by a hash and opens with a paragraph: no heading, no question
-    assert example_questions(seed_assistant.sources()) == []
+def test_example_questions_never_show_a_file_name(article_assistant: Assistant) -> None:
+    questions = example_questions(article_assistant.sources())
+    assert all("harrowmere-water" not in q and q.endswith("?") for q in questions)
 
 
-def test_open_cited_document_only_opens_indexed_chunks(seed_assistant: Assistant) -> None:
-    answer = seed_assistant.ask("Who is Doug Fuller?")
+def test_open_cited_document_only_opens_indexed_chunks(article_assistant: Assistant) -> None:
+    answer = article_assistant.ask("Who is Ilse Varga?")
     c = answer.citations[0]
-    view = open_cited_document(seed_assistant.store, c.chunk.id)
+    view = open_cited_document(article_assistant.store, c.chunk.id)
     assert view.text[view.start : view.end] == c.chunk.text and not view.note
     for bad in ("", "../../etc/passwd", "0" * 40):
         with pytest.raises(RagError):
-            open_cited_document(seed_assistant.store, bad)
+            open_cited_document(article_assistant.store, bad)
 
 
 def test_open_cited_document_when_the_file_changed(writable: Handlers, tmp_path: Path) -> None:
@@ -116,27 +116,27 @@ def test_open_cited_document_when_the_file_changed(writable: Handlers, tmp_path:
 # -- chat -------------------------------------------------------------------------------
 
 def test_chat_streams_then_shows_sources_and_markdown(handlers: Handlers) -> None:
-    updates = _run_chat(handlers, "Who is Doug Fuller?")
+    updates = _run_chat(handlers, "Who is Ilse Varga?")
     assert len(updates) >= 3
     first_msgs, first_turns, *_ = updates[0]
     assert first_msgs[-1]["content"] == "▌" and first_turns == ()
     streamed = [u[0][-1]["content"] for u in updates[1:-1]]
     assert streamed and all(s.endswith("▌") for s in streamed)
     messages, turns, sources, markdown, box = updates[-1]
-    assert box == "" and len(turns) == 1 and turns[0].question == "Who is Doug Fuller?"
-    assert "Copenhagen Business School" in messages[-1]["content"] and "source?chunk=" in messages[-1]["content"]
+    assert box == "" and len(turns) == 1 and turns[0].question == "Who is Ilse Varga?"
+    assert "chief water engineer" in messages[-1]["content"] and "source?chunk=" in messages[-1]["content"]
     assert "<mark" in sources and markdown.startswith(turns[0].answer.text) and "Sources:\n[1]" in markdown
 
 
 def test_follow_up_keeps_the_session_history(handlers: Handlers) -> None:
-    messages, turns, *_ = _run_chat(handlers, "Who is Doug Fuller?")[-1]
-    follow_up = "What is restricting exports of chips to China?"
+    messages, turns, *_ = _run_chat(handlers, "Who is Ilse Varga?")[-1]
+    follow_up = "Which contractor is digging the tunnel?"
     messages, turns, _sources, *_ = _run_chat(handlers, follow_up, turns, messages)[-1]
-    assert [t.question for t in turns] == ["Who is Doug Fuller?", "What is restricting exports of chips to China?"]
-    assert len(messages) == 4 and "trade tensions" in messages[-1]["content"]
+    assert [t.question for t in turns] == ["Who is Ilse Varga?", "Which contractor is digging the tunnel?"]
+    assert len(messages) == 4 and "Brennmoor Tunnelling" in messages[-1]["content"]
     # clicking the first answer shows its sources again
     panel, md = handlers.select_message(turns, 1)
-    assert "Copenhagen" in panel and md == turns[0].answer.to_markdown()  # type: ignore[union-attr]
+    assert "chief water engineer" in panel and md == turns[0].answer.to_markdown()  # type: ignore[union-attr]
 
 
 def test_empty_question_is_refused(handlers: Handlers) -> None:
@@ -151,12 +151,12 @@ def test_a_library_error_becomes_an_inline_notice_and_chat_goes_on(
         raise RagError("the index was built with another model; run `rag reset`")
 
     monkeypatch.setattr(handlers.assistant, "stream", broken)
-    messages, turns, sources, *_ = _run_chat(handlers, "Who is Doug Fuller?")[-1]
+    messages, turns, sources, *_ = _run_chat(handlers, "Who is Ilse Varga?")[-1]
     assert "Could not answer" in messages[-1]["content"] and "another model" in messages[-1]["content"]
     assert "rag-error" in sources and turns[-1].answer is None
     monkeypatch.undo()
-    messages, turns, *_ = _run_chat(handlers, "Who is Doug Fuller?", turns, messages)[-1]
-    assert "Copenhagen" in messages[-1]["content"] and len(turns) == 2
+    messages, turns, *_ = _run_chat(handlers, "Who is Ilse Varga?", turns, messages)[-1]
+    assert "chief water engineer" in messages[-1]["content"] and len(turns) == 2
 
 
 def test_follow_up_goes_to_the_assistant_as_a_conversation(
@@ -170,22 +170,22 @@ def test_follow_up_goes_to_the_assistant_as_a_conversation(
         return real(messages, **kw)
 
     monkeypatch.setattr(handlers.assistant, "chat_stream", chat_stream)
-    _, turns, *_ = _run_chat(handlers, "Who is Doug Fuller?")[-1]
-    messages, turns, *_ = _run_chat(handlers, "Where does he work?", turns)[-1]
+    _, turns, *_ = _run_chat(handlers, "Who is Ilse Varga?")[-1]
+    messages, turns, *_ = _run_chat(handlers, "What did she say at the groundbreaking?", turns)[-1]
     assert [m["role"] for m in seen[1]] == ["user", "assistant", "user"]
-    assert seen[1][0]["content"] == "Who is Doug Fuller?" and seen[1][1]["content"] == turns[0].answer.text  # type: ignore[union-attr]
+    assert seen[1][0]["content"] == "Who is Ilse Varga?" and seen[1][1]["content"] == turns[0].answer.text  # type: ignore[union-attr]
     answer = turns[1].answer
-    assert answer is not None and answer.question == "Where does he work?"
+    assert answer is not None and answer.question == "What did she say at the groundbreaking?"
     if answer.standalone_question:  # the Assistant rewrote the follow-up: the chat says what it searched for
         assert "Searched for:" in messages[-1]["content"]
 
 
 def test_ask_api_returns_json_and_counts_turns(handlers: Handlers) -> None:
-    result, turns = handlers.ask("Who is Doug Fuller?", 5, "", ())
-    assert result["citations"][0]["chunk"]["display"] == SEED_FILE.name and result["turn"] == 1
-    result, turns = handlers.ask("How will China nurture talent?", 3, "", turns)
-    assert result["history"] == ["Who is Doug Fuller?", "How will China nurture talent?"]
-    assert "first-class scientists" in result["text"] and len(result["hits"]) == 3
+    result, turns = handlers.ask("Who is Ilse Varga?", 5, "", ())
+    assert result["citations"][0]["chunk"]["display"] == ARTICLE.name and result["turn"] == 1
+    result, turns = handlers.ask("How high is the earth dam?", 3, "", turns)
+    assert result["history"] == ["Who is Ilse Varga?", "How high is the earth dam?"]
+    assert "46 metres" in result["text"] and len(result["hits"]) == 3
     with pytest.raises(gr.Error):
         handlers.ask("", 5, "", ())
 
@@ -261,7 +261,8 @@ def test_source_page_highlights_the_sentence_and_escapes_everything(writable: Ha
 
 def test_status_and_examples(handlers: Handlers) -> None:
     status = handlers.status()
-    assert "**Documents** 1" in status and "MiniLM" in status and "**chunks** 3" in status
+    chunks = handlers.assistant.store.count_chunks()
+    assert "**Documents** 1" in status and "MiniLM" in status and f"**chunks** {chunks}" in status and chunks > 1
     assert all(q.endswith("?") for q in handlers.examples())
 
 
@@ -281,10 +282,10 @@ def test_sample_corpus_is_the_projects_docs() -> None:
         assert path == root / "README.md" or (path.parent == root / "docs" and path.suffix == ".md")
 
 
-def test_app_builds_with_named_api_endpoints(seed_assistant: Assistant, tmp_path: Path) -> None:
+def test_app_builds_with_named_api_endpoints(article_assistant: Assistant, tmp_path: Path) -> None:
     from ui.app import UIConfig
 
-    demo = build_app(seed_assistant, UIConfig(uploads_dir=tmp_path))
+    demo = build_app(article_assistant, UIConfig(uploads_dir=tmp_path))
     names = {fn.api_name for fn in demo.fns.values() if fn.api_visibility == "public"}
     assert {"ask", "ingest", "sources"} <= names
     assert not any(n.startswith("ui_") for n in names)

@@ -205,8 +205,8 @@ def test_each_session_has_an_upload_allowance(make_assistant: Callable[..., Assi
         close()
 
 
-def test_wrong_passwords_are_throttled(seed_assistant: Assistant, tmp_path: Path) -> None:
-    url, close = _serve(seed_assistant, tmp_path, auth=[("ann", "s3cret")])
+def test_wrong_passwords_are_throttled(article_assistant: Assistant, tmp_path: Path) -> None:
+    url, close = _serve(article_assistant, tmp_path, auth=[("ann", "s3cret")])
 
     def login(password: str) -> int:
         return httpx.post(url + "login", data={"username": "ann", "password": password}).status_code

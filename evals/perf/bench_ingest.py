@@ -86,15 +86,17 @@ METRICS: tuple[Metric, ...] = (
 
 
 def shared_dir(cli_value: str | None) -> Path:
-    """--shared, else $RAG_SHARED_DIR, else ../shared beside the repo."""
-    raw = cli_value or os.environ.get("RAG_SHARED_DIR") or str(REPO.parent / "shared")
+    """--shared, else $RAG_DATA_DIR (or its older name $RAG_SHARED_DIR), else ../shared beside the repo."""
+    env = os.environ
+    raw = cli_value or env.get("RAG_DATA_DIR") or env.get("RAG_SHARED_DIR") or str(REPO.parent / "shared")
     return Path(raw).expanduser().resolve()
 
 
 def load_corpus(path: Path, limit: int | None, n_questions: int) -> Corpus:
     """Paragraph texts of a SQuAD-format file and one question from evenly spaced paragraphs."""
     if not path.is_file():
-        raise SystemExit(f"{path} not found: give the shared folder with --shared or RAG_SHARED_DIR")
+        raise SystemExit(f"{path} not found: give the data folder with --shared or RAG_DATA_DIR "
+                         "(rag data fetch xquad-en gets the file)")
     data = json.loads(path.read_text(encoding="utf-8"))
     paragraphs = [p for article in data["data"] for p in article["paragraphs"]][:limit]
     count = min(n_questions, len(paragraphs))
@@ -304,7 +306,7 @@ def describe(corpus: Corpus, runs: Sequence[dict[str, Any]], args: argparse.Name
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--shared", help="the shared folder (default: $RAG_SHARED_DIR, else ../shared)")
+    parser.add_argument("--shared", help="the data folder (default: $RAG_DATA_DIR, else ../shared)")
     parser.add_argument("--repeat", type=int, default=3, help="runs; the table shows medians (default 3)")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N paragraphs")
     parser.add_argument("--questions", type=int, default=30, help="questions for the ask latency (30)")
