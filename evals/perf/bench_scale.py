@@ -9,6 +9,10 @@ of 20 passages), already tokenized the way ``index.lexical.tokenize`` does it:
    warm searches over generated questions (p50/p95), then add, replace and delete one
    20-passage document, several times each (medians).
 
+With ``--hybrid`` a Chroma collection of stand-in vectors (``scale_dense``) is built
+once per size, and the serve worker also times lexical search + dense query per
+question (``hybrid_p50_ms``), after opening the collection (``dense_open_s``).
+
 Each worker reports its peak RSS (``ru_maxrss``). Run it from the repository root:
 
     .venv/bin/python -m evals.perf.bench_scale                         # 10k and 100k
@@ -88,7 +92,32 @@ def median_of(runs: Sequence[float]) -> float:
     return statistics.median(runs)
 
 
-def work_serve(engine_name: str, folder: Path, n_queries: int, repeat: int) -> dict[str, Any]:
+def work_dense_build(folder: Path, count: int) -> dict[str, Any]:
+    from evals.perf.scale_dense import build_dense
+
+    return {"dense_build_s": build_dense(folder, passages(count, per_document=PER_DOCUMENT))}
+
+
+def hybrid_latencies(engine: Any, dense_folder: Path, question_tokens: Sequence[list[str]]) -> dict[str, Any]:
+    """Open the Chroma collection, then time lexical search + dense query per question."""
+    from evals.perf.scale_dense import dense_query, open_dense, stand_in_vectors
+
+    vectors = stand_in_vectors(len(question_tokens), seed=999)
+    started = time.perf_counter()
+    collection = open_dense(dense_folder)
+    dense_query(collection, vectors[0], 10)
+    dense_open_s = time.perf_counter() - started
+    times = []
+    for tokens, vector in zip(question_tokens, vectors, strict=True):
+        started = time.perf_counter()
+        engine.search(tokens, 10)
+        dense_query(collection, vector, 10)
+        times.append((time.perf_counter() - started) * 1000)
+    return {"dense_open_s": dense_open_s, "hybrid_p50_ms": percentile(times, 50),
+            "hybrid_p95_ms": percentile(times, 95)}
+
+
+def work_serve(engine_name: str, folder: Path, n_queries: int, repeat: int, dense: Path | None) -> dict[str, Any]:
     from index.lexical import tokenize
 
     question_tokens = [t for t in tokenize(queries(n_queries)) if t]
@@ -108,6 +137,8 @@ def work_serve(engine_name: str, folder: Path, n_queries: int, repeat: int) -> d
         "open_s": open_s, "count": count,
         "search_p50_ms": percentile(times, 50), "search_p95_ms": percentile(times, 95),
     }
+    if dense is not None:
+        row.update(hybrid_latencies(engine, dense, question_tokens))
     add, replace, delete = [], [], []
     for source, _, chunks in extra:
         started = time.perf_counter()
@@ -142,7 +173,9 @@ def run_worker(args: list[str], timeout: float) -> dict[str, Any] | None:
     return result
 
 
-def measure(size: int, engine: str, work: Path, n_queries: int, repeat: int, timeout: float) -> dict[str, Any]:
+def measure(
+    size: int, engine: str, work: Path, n_queries: int, repeat: int, timeout: float, dense: Path | None
+) -> dict[str, Any]:
     folder = work / f"{engine}-{size}"
     shutil.rmtree(folder, ignore_errors=True)
     row: dict[str, Any] = {"passages": size, "engine": engine, "load": os.getloadavg()[0]}
@@ -152,7 +185,7 @@ def measure(size: int, engine: str, work: Path, n_queries: int, repeat: int, tim
         return row
     row.update(built)
     row["disk_mb"] = disk_mb(folder)
-    served = run_worker(["serve", engine, str(folder), str(n_queries), str(repeat)], timeout)
+    served = run_worker(["serve", engine, str(folder), str(n_queries), str(repeat), str(dense or "")], timeout)
     if served is None:
         row["note"] = f"serve did not finish within {timeout:.0f} s"
     else:
@@ -163,9 +196,10 @@ def measure(size: int, engine: str, work: Path, n_queries: int, repeat: int, tim
 
 def render(rows: Sequence[dict[str, Any]]) -> str:
     header = ("passages", "engine", "build s", "disk MB", "open s", "add s", "replace s", "delete s",
-              "p50 ms", "p95 ms", "RSS MB", "build RSS", "load")
+              "p50 ms", "p95 ms", "RSS MB", "build RSS", "hybrid p50", "hybrid p95", "load")
     keys = ("passages", "engine", "build_s", "disk_mb", "open_s", "add_one_s", "replace_one_s", "delete_one_s",
-            "search_p50_ms", "search_p95_ms", "peak_rss_mb", "build_rss_mb", "load")
+            "search_p50_ms", "search_p95_ms", "peak_rss_mb", "build_rss_mb", "hybrid_p50_ms", "hybrid_p95_ms",
+            "load")
 
     def cell(row: dict[str, Any], key: str) -> str:
         value = row.get(key)
@@ -188,6 +222,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=200, help="warm searches per run (default 200)")
     parser.add_argument("--repeat", type=int, default=3, help="add/replace/delete runs; medians (default 3)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per worker before giving up (600)")
+    parser.add_argument(
+        "--hybrid", action="store_true",
+        help="also build a Chroma collection of stand-in vectors and time lexical + dense per question",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object per size and engine")
     parser.add_argument("--work", type=Path, help="folder for the indexes (default: a temporary one)")
     args = parser.parse_args(argv)
@@ -205,8 +243,10 @@ def worker_main(argv: Sequence[str]) -> int:
     kind, engine, folder = argv[0], argv[1], Path(argv[2])
     if kind == "build":
         result = work_build(engine, folder, int(argv[3]))
+    elif kind == "dense":
+        result = work_dense_build(folder, int(argv[3]))
     else:
-        result = work_serve(engine, folder, int(argv[3]), int(argv[4]))
+        result = work_serve(engine, folder, int(argv[3]), int(argv[4]), Path(argv[5]) if argv[5] else None)
     print(json.dumps(result), flush=True)
     return 0
 
@@ -219,8 +259,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-scale-", dir=args.work) as tmp:
         for size in args.passages or SIZES:
+            dense: Path | None = None
+            built: dict[str, Any] = {}
+            if args.hybrid:
+                dense = Path(tmp) / f"chroma-{size}"
+                built = run_worker(["dense", "-", str(dense), str(size)], args.timeout) or {}
+                built["dense_disk_mb"] = disk_mb(dense)
             for engine in args.engine_list:
-                row = measure(size, engine, Path(tmp), args.queries, args.repeat, args.timeout)
+                row = measure(size, engine, Path(tmp), args.queries, args.repeat, args.timeout, dense)
+                row.update(built)
                 rows.append(row)
                 print(json.dumps(row) if args.json else f"done: {size} {engine}", file=sys.stdout, flush=True)
     if not args.json:
