@@ -1,9 +1,9 @@
-"""A BM25 index of chunks in one SQLite file (FTS5), changed one document at a time.
+"""The SQLite FTS5 candidate of the scale benchmark: BM25 over chunks in one SQLite file.
 
-Candidate replacement for the bm25s JSON sidecar of ``index.lexical`` (issue 14): it
-is opened without reading the whole index, a document's chunks are added, replaced or
-deleted in one transaction (a crash leaves the previous state), and a search touches
-only the posting lists of the query's terms.
+Measured against the bm25s JSON sidecar and tantivy for issue 14 (it lost on search
+speed: ``ORDER BY rank`` scores every row holding any query term; see
+docs/design-notes.md). It opens without reading the whole index, and a document's
+chunks are added, replaced or deleted in one transaction.
 
 The caller tokenizes (``index.lexical.tokenize``: lower case, English stop words
 removed, Snowball stems); the store keeps each chunk's stems space-joined in an FTS5
