@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", metavar="NAME", help="sets to fetch (rag eval --list names them)")
     p.add_argument("--data-dir", metavar="DIR", help="the data folder (RAG_DATA_DIR, default ../shared)")
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="per download (default 60)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show more (our and third-party messages)")
     return parser
 
 

@@ -10,8 +10,10 @@ missing and how to get it. The run ends with one line counting what the missing 
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -89,6 +91,20 @@ def pytest_terminal_summary(
         groups = ", ".join(f"{group} ({n})" for group, n in sorted(skipped.items()))
         line += f"; missing: {groups}; set RAG_DATA_DIR to the data folder (docs/evals.md)"
     terminalreporter.write_line(line)
+
+
+def start_ui(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    """Start ``rag ui ARGS`` (analytics off, offline) and return once it prints "ready"; fail the test if it exits."""
+    cmd = [str(Path(sys.executable).parent / "rag"), "ui", *args]
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd)
+    assert proc.stdout is not None
+    lines: list[str] = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("ready"):
+            return proc
+    pytest.fail("rag ui exited:\n" + "".join(lines))
 
 
 @pytest.fixture(scope="session")

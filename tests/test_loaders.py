@@ -13,7 +13,7 @@ from index.loaders import load_file
 from index.models import Chunk, chunk_id
 from rag import Assistant
 from tests.conftest import PDF_SAMPLES
-from tests.pdfs import encrypted_pdf, ligature_pdf
+from tests.pdfs import encrypted_pdf, ligature_pdf, text_pdf
 
 LIMIT = 50_000_000
 ANIMALS = ("zebras", "penguins", "otters", "falcons")
@@ -35,17 +35,7 @@ def indexed_chunks(assistant: Assistant) -> list[Chunk]:
 
 
 def write_pdf(path: Path, pages: list[str], title: str | None = "Generated Animals Report") -> Path:
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    if title:
-        pdf.set_title(title)
-    pdf.set_font("Helvetica", size=11)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 6, text)
-    pdf.output(str(path))
-    return path
+    return text_pdf(path, pages, title)
 
 
 def animal_page(animal: str, sentences: int) -> str:

@@ -7,10 +7,7 @@ Playwright's own browser download is not used. Screenshots of each step go to
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ARTICLE, free_port, stop_process
+from tests.conftest import ARTICLE, free_port, start_ui, stop_process
 
 pytestmark = pytest.mark.slow
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -55,19 +52,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
         pytest.fail(f"{CHROMIUM} is missing: run scripts/install-browser.sh")
     folder = tmp_path_factory.mktemp("ui-browser")
     port = free_port()
-    cmd = [str(Path(sys.executable).parent / "rag"), "ui", "--index", str(folder / "index"), "--port", str(port),
-           "--sample", str(ARTICLE), "--uploads", str(folder / "uploads")]
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=folder)
-    assert proc.stdout is not None
-    lines: list[str] = []
-    for line in proc.stdout:
-        lines.append(line)
-        if line.startswith("ready"):
-            break
-    else:
-        pytest.fail("rag ui exited:\n" + "".join(lines))
+    proc = start_ui(["--index", str(folder / "index"), "--port", str(port), "--sample", str(ARTICLE),
+                     "--uploads", str(folder / "uploads")], folder)
     ready = time.perf_counter() - started
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     yield {"url": f"http://127.0.0.1:{port}/", "ready": ready, "started": started, "folder": folder}

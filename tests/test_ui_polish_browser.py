@@ -7,17 +7,14 @@ question), and one whose title holds Markdown backticks.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import free_port, stop_process
+from tests.conftest import free_port, start_ui, stop_process
 
 pytestmark = pytest.mark.slow
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -64,18 +61,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, docs: Path) -> Iterator[dic
         pytest.fail(f"{CHROMIUM} is missing: run scripts/install-browser.sh")
     folder = tmp_path_factory.mktemp("polish-ui")
     port = free_port()
-    cmd = [str(Path(sys.executable).parent / "rag"), "ui", "--index", str(folder / "index"), "--port", str(port),
-           "--sample", str(docs)]
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=folder)
-    assert proc.stdout is not None
-    lines: list[str] = []
-    for line in proc.stdout:
-        lines.append(line)
-        if line.startswith("ready"):
-            break
-    else:
-        pytest.fail("rag ui exited:\n" + "".join(lines))
+    proc = start_ui(["--index", str(folder / "index"), "--port", str(port), "--sample", str(docs)], folder)
     yield {"url": f"http://127.0.0.1:{port}/", "index": folder / "index", "folder": folder}
     stop_process(proc)
 

@@ -9,10 +9,7 @@ refused or failed file with its reason, and the uploads folder holds no empty le
 
 from __future__ import annotations
 
-import os
 import struct
-import subprocess
-import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests import hostile_uploads as hostile
-from tests.conftest import free_port, stop_process
+from tests.conftest import free_port, start_ui, stop_process
 
 pytestmark = pytest.mark.slow
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -48,18 +45,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     (base / "victim").mkdir()
     (base / "victim" / "notes.md").write_text(hostile.VICTIM_TEXT)
     port = free_port()
-    cmd = [str(Path(sys.executable).parent / "rag"), "ui", "--index", str(base / "index"), "--port", str(port),
-           "--sample", str(docs), "--uploads", str(base / "uploads"), "--max-upload-mb", str(LIMIT_MB)]
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=base)
-    assert proc.stdout is not None
-    lines: list[str] = []
-    for line in proc.stdout:
-        lines.append(line)
-        if line.startswith("ready"):
-            break
-    else:
-        pytest.fail("rag ui exited:\n" + "".join(lines))
+    proc = start_ui(["--index", str(base / "index"), "--port", str(port), "--sample", str(docs),
+                     "--uploads", str(base / "uploads"), "--max-upload-mb", str(LIMIT_MB)], base)
     yield {"url": f"http://127.0.0.1:{port}/", "base": base, "uploads": base / "uploads"}
     stop_process(proc)
 
