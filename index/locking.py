@@ -15,6 +15,7 @@ that already holds it), and a ``threading.Lock`` serialises threads of one proce
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -191,11 +192,11 @@ class WriterLock:
     @staticmethod
     def _write_holder(fd: int, holder: Holder) -> None:
         data = json.dumps(asdict(holder)).encode()
-        try:
+        # the holder's details only inform the message of a refused writer: a full disk must
+        # not stop the lock itself, which is the flock, not this text
+        with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
             os.pwrite(fd, data, 0)
-        except OSError:
-            pass  # a full disk must not stop the lock itself; the text is informational
 
     def release(self) -> None:
         if self._fd is None:
