@@ -96,6 +96,11 @@ class LexicalIndex:
     >>> lexical.sync(store); lexical.search("quantum computing", 10)   # doctest: +SKIP
     """
 
+    @classmethod
+    def for_store(cls, store: ChromaStore) -> LexicalIndex:
+        """The lexical index of ``store``: a file in its index folder, in memory for a Chroma server."""
+        return cls(store.folder, store.name)
+
     def __init__(self, folder: Path | None, name: str, *, recheck_seconds: float = 2.0) -> None:
         self._path = folder / f"lexical-{name}.json" if folder is not None else None
         self._recheck = recheck_seconds

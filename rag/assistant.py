@@ -92,9 +92,7 @@ class Assistant:
         self.answerer = answerer or ExtractiveAnswerer(
             embedder, ExtractiveConfig(max_sentences=self.settings.answer_sentences)
         )
-        # BM25 beside Chroma: a file in the index folder; in memory for a Chroma server
-        lexical_dir = None if self.settings.chroma_url else Path(self.settings.index_dir)
-        self.lexical = LexicalIndex(lexical_dir, store.name)
+        self.lexical = LexicalIndex.for_store(store)
         self.retriever = Retriever(
             store, self.lexical, self.settings.retrieval, FusionConfig(lexical_weight=self.settings.lexical_weight)
         )
