@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from index.errors import ConfigError, IndexMismatchError, IngestError, RagError, StoreError
-from index.ingest import IngestOptions, consistency_problems, delete_documents, ingest
+from index.ingest import IngestOptions, consistency_problems, ingest, remove_documents
 from index.models import Chunk, DocumentRecord, FileFailure, Hit, IngestReport
 from index.store import ChromaStore, IndexFingerprint
 
@@ -22,6 +22,6 @@ __all__ = [
     "RagError",
     "StoreError",
     "consistency_problems",
-    "delete_documents",
     "ingest",
+    "remove_documents",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,21 @@ class IndexFingerprint:
     chunk_size: int
     chunk_overlap: int
 
+    @classmethod
+    def from_metadata(cls, meta: Mapping[str, Any]) -> IndexFingerprint | None:
+        """The fingerprint ``as_metadata`` recorded; None for a collection that records nothing.
+
+        A value missing from ``meta`` reads as "" or 0 (unknown): a dimension of 0 is not checked.
+        """
+        if not meta:
+            return None
+        return cls(
+            model_id=str(meta.get("embedding_model", "")),
+            dimension=int(meta.get("embedding_dim", 0)),
+            chunk_size=int(meta.get("chunk_size", 0)),
+            chunk_overlap=int(meta.get("chunk_overlap", 0)),
+        )
+
     def as_metadata(self) -> dict[str, str | int]:
         return {
             "embedding_model": self.model_id,
@@ -28,12 +44,12 @@ class IndexFingerprint:
 
 
 def mismatch(
-    meta: dict[str, Any], expected: IndexFingerprint, location: str, name: str, *, check_chunking: bool
+    built: IndexFingerprint | None, expected: IndexFingerprint, location: str, name: str, *, check_chunking: bool
 ) -> IndexMismatchError | None:
-    """The error to raise when an index built as ``meta`` is opened expecting ``expected`` (pure)."""
-    if not meta:
+    """The error to raise when an index ``built`` so is opened expecting ``expected`` (pure)."""
+    if built is None:
         return None
-    built_with = meta.get("embedding_model")
+    built_with = built.model_id
     fix = (
         f"Use the same model (--model {built_with}), or rebuild: `rag reset --index {location}` "
         "and ingest again (or pick a new --index folder)."
@@ -43,13 +59,13 @@ def mismatch(
             f"index {location!r} (collection {name!r}) was built with embedding model "
             f"{built_with!r}, not {expected.model_id!r}. {fix}"
         )
-    if int(meta.get("embedding_dim", expected.dimension)) != expected.dimension:
+    if built.dimension and built.dimension != expected.dimension:
         return IndexMismatchError(
-            f"index {location!r} holds {meta.get('embedding_dim')}-d vectors but the model "
+            f"index {location!r} holds {built.dimension}-d vectors but the model "
             f"gives {expected.dimension}-d. {fix}"
         )
     if check_chunking:
-        old = (int(meta.get("chunk_size", 0)), int(meta.get("chunk_overlap", 0)))
+        old = (built.chunk_size, built.chunk_overlap)
         new = (expected.chunk_size, expected.chunk_overlap)
         if old != new:
             return IndexMismatchError(

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from index.batches import BatchWriter
 from index.chunking import iter_chunk_pages, validate_chunking
+from index.compatibility import check_index
 from index.discovery import FoundFile, discover
 from index.embedding import Embedder
 from index.errors import IngestError
@@ -38,7 +39,7 @@ from index.extract_worker import Extractor
 from index.hashing import sha256_file
 from index.models import Chunk, DocumentRecord, ExtractedText, FileFailure, IngestReport, chunk_id
 from index.names import document_path
-from index.store import ChromaStore, IndexFingerprint
+from index.store import ChromaStore
 from index.writing import holds_writer_lock, writer_is_gone
 
 ProgressFn = Callable[[int, int, str], None]
@@ -64,27 +65,6 @@ class IngestOptions:
     file_timeout: float = 120.0  # seconds to read one file; 0: no limit (read in this process)
 
 
-def fingerprint_for(embedder: Embedder, options: IngestOptions) -> IndexFingerprint:
-    return IndexFingerprint(embedder.model_id, embedder.dimension, options.chunk_size, options.chunk_overlap)
-
-
-def check_index(
-    store: ChromaStore, embedder: Embedder, options: IngestOptions, *, check_chunking: bool
-) -> IndexFingerprint:
-    """Fail with IndexMismatchError when the index was built differently; returns the fingerprint.
-
-    The model id is compared first: an embedder's dimension may need its model loaded, and
-    an index built with another model must say how to rebuild, not fail loading the model.
-    """
-    built_with = store.fingerprint().get("embedding_model")
-    if built_with is not None and built_with != embedder.model_id:
-        unknown_dimension = IndexFingerprint(embedder.model_id, 0, options.chunk_size, options.chunk_overlap)
-        store.check(unknown_dimension, check_chunking=False)  # raises: the model ids differ
-    fingerprint = fingerprint_for(embedder, options)
-    store.check(fingerprint, check_chunking=check_chunking)
-    return fingerprint
-
-
 def recover(store: ChromaStore) -> tuple[str, ...]:
     """Undo what an interrupted run left half-written; returns the documents it removed.
 
@@ -98,7 +78,7 @@ def recover(store: ChromaStore) -> tuple[str, ...]:
         if r.state != "complete" and r.writer != store.writer_id and (held or writer_is_gone(r.writer))
     ]
     store.delete_chunks_of(pending)
-    store.delete_documents(pending)
+    store.delete_manifest_rows(pending)
     return tuple(pending)
 
 
@@ -152,13 +132,13 @@ def write_document(
 
 
 @holds_writer_lock("delete")
-def delete_documents(store: ChromaStore, sources: Sequence[str]) -> None:
-    """Remove documents from the index, crash-safely (pending first, record last)."""
+def remove_documents(store: ChromaStore, sources: Sequence[str]) -> None:
+    """Remove documents and their chunks from the index, crash-safely (pending first, record last)."""
     manifest = store.documents()
     records = [replace(manifest[s], state="pending") for s in sources if s in manifest]
     store.put_documents(records)
     store.delete_chunks_of(list(sources))
-    store.delete_documents(list(sources))
+    store.delete_manifest_rows(list(sources))
 
 
 def _under(source: str, roots: Sequence[Path]) -> bool:
@@ -179,7 +159,7 @@ def ingest(
     started = time.perf_counter()
     validate_chunking(options.chunk_size, options.chunk_overlap)
     found = discover(paths, options.include, options.exclude)
-    fingerprint = check_index(store, embedder, options, check_chunking=True)
+    fingerprint = check_index(store, embedder, options.chunk_size, options.chunk_overlap)
     store.create(fingerprint)
     recovered = recover(store)
     manifest = store.documents()
@@ -221,7 +201,7 @@ def ingest(
             s for s in manifest
             if s not in seen and _under(s, found.roots) and not document_path(s).exists()
         )
-        delete_documents(store, deleted)
+        remove_documents(store, deleted)
 
     return IngestReport(
         added=tuple(added),

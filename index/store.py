@@ -187,11 +187,11 @@ class ChromaStore:
             )
         return True
 
-    def fingerprint(self) -> dict[str, Any]:
-        """The metadata the collection was created with, or {} when it does not exist yet."""
+    def fingerprint(self) -> IndexFingerprint | None:
+        """What the index was built with (recorded on its collection), or None when it does not exist yet."""
         if not self.exists():
-            return {}
-        return dict(self._chunks.metadata or {})
+            return None
+        return IndexFingerprint.from_metadata(self._chunks.metadata or {})
 
     def check(self, expected: IndexFingerprint, *, check_chunking: bool) -> None:
         """Fail with IndexMismatchError when the index was built differently."""
@@ -410,7 +410,8 @@ class ChromaStore:
         if all(r.state == "complete" for r in records):
             self.commit()  # readers in other processes see the batch from now on
 
-    def delete_documents(self, sources: Sequence[str]) -> None:
+    def delete_manifest_rows(self, sources: Sequence[str]) -> None:
+        """Drop these documents' manifest records only; their chunks are ``delete_chunks_of``'s."""
         if not sources or not self.exists():
             return
         with store_errors(self.location):

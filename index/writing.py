@@ -1,7 +1,7 @@
 """``holds_writer_lock``: run an index function as the only writer of the store it is given.
 
 A decorator rather than a ``with`` block inside each function, so the functions that
-write (``ingest``, ``delete_documents``) keep their bodies as they are.
+write (``ingest``, ``remove_documents``) keep their bodies as they are.
 """
 
 from __future__ import annotations

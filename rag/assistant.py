@@ -11,15 +11,10 @@ from typing import Any
 
 from index.check import CheckReport
 from index.check import check as check_store
+from index.compatibility import check_model
 from index.embedding import Embedder
 from index.errors import ConfigError, RagError
-from index.ingest import (
-    FileProgressFn,
-    IngestOptions,
-    ProgressFn,
-    check_index,
-    delete_documents,
-)
+from index.ingest import FileProgressFn, IngestOptions, ProgressFn, remove_documents
 from index.ingest import ingest as run_ingest
 from index.lexical import LexicalIndex, tokenize
 from index.models import DocumentRecord, Hit, IngestReport
@@ -276,7 +271,7 @@ class Assistant:
             yield replace(item, question=question, standalone_question=rewritten) if isinstance(item, Answer) else item
 
     def _check_model(self) -> None:
-        check_index(self.store, self.embedder, self._options(), check_chunking=False)
+        check_model(self.store, self.embedder)
 
     def sources(self) -> list[DocumentRecord]:
         """Indexed documents, by display path."""
@@ -303,27 +298,27 @@ class Assistant:
                 raise RagError(f"not in the index: {raw} (see `rag sources` for what is indexed)")
             targets.extend(m for m in matched if m not in targets)
         with self._write_lock, self.store.writing("delete"):
-            delete_documents(self.store, targets)
+            remove_documents(self.store, targets)
             self.lexical.sync(self.store, force=True)
         return targets
 
     def status(self) -> IndexStatus:
-        meta = self.store.fingerprint()
+        built = self.store.fingerprint()  # None: no index yet, so show what one would be built with
         records = self.store.documents()
         location = self.store.location
         size = _folder_size(Path(location)) if not self.settings.chroma_url and Path(location).is_dir() else None
         return IndexStatus(
             location=location,
             collection=self.store.name,
-            model=str(meta.get("embedding_model", self.embedder.model_id)),
-            dimension=int(meta.get("embedding_dim", 0)),
-            chunk_size=int(meta.get("chunk_size", self.settings.chunk_size)),
-            chunk_overlap=int(meta.get("chunk_overlap", self.settings.chunk_overlap)),
+            model=built.model_id if built else self.embedder.model_id,
+            dimension=built.dimension if built else 0,
+            chunk_size=built.chunk_size if built else self.settings.chunk_size,
+            chunk_overlap=built.chunk_overlap if built else self.settings.chunk_overlap,
             documents=len(records),
             chunks=self.store.count_chunks(),
             pages=sum(r.pages for r in records.values()),
             size_bytes=size,
-            exists=bool(meta),
+            exists=built is not None,
             **self._embedder_status(),
         )
 
