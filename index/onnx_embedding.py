@@ -25,7 +25,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from index.embedding import DEFAULT_MODEL, KNOWN_DIMENSIONS, QueryCache, check_default_weights, resolve_model
+from index.embedding import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MODEL,
+    KNOWN_DIMENSIONS,
+    QueryCache,
+    check_default_weights,
+    resolve_model,
+)
 from index.errors import ConfigError
 from index.hashing import sha256_file
 
@@ -183,7 +190,7 @@ class OnnxEncoder:
         self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32) -> FloatArray:
+    def encode(self, texts: Sequence[str], batch_size: int) -> FloatArray:
         """Unit vectors of ``texts``, in order; batches of similar length, as sentence-transformers does."""
         out = np.zeros((len(texts), self.spec.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
@@ -234,7 +241,7 @@ class OnnxEmbedder:
         *,
         cache_dir: str | Path,
         quantized: bool = False,
-        batch_size: int = 32,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         threads: int = 0,
         quiet: bool = True,
     ) -> None:

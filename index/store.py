@@ -34,6 +34,7 @@ from index.store_meta import chunk_from_meta, chunk_meta, record_from_meta
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,60}[a-zA-Z0-9]$")
 _GET_PAGE = 5000  # rows per Chroma get(); keeps memory flat on big indexes
 _REFRESH_SECONDS = 1.0  # how often a reader looks for another process's writes
+DEFAULT_COLLECTION = "default"  # the knowledge base's name when none is given; Settings.collection too
 
 
 def _chroma_settings() -> Any:
@@ -69,7 +70,7 @@ class ChromaStore:
         self._checked_at = time.monotonic()
 
     @classmethod
-    def persistent(cls, path: str, name: str = "default") -> ChromaStore:
+    def persistent(cls, path: str, name: str = DEFAULT_COLLECTION) -> ChromaStore:
         """Open (creating) an index folder; a damaged or read-only folder is handled by index.opening."""
         from index.opening import open_folder
 
@@ -83,7 +84,7 @@ class ChromaStore:
             return chromadb.PersistentClient(path=path, settings=_chroma_settings())
 
     @classmethod
-    def http(cls, url: str, name: str = "default") -> ChromaStore:
+    def http(cls, url: str, name: str = DEFAULT_COLLECTION) -> ChromaStore:
         import chromadb
 
         parsed = urlparse(url)

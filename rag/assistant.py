@@ -14,7 +14,7 @@ from index.check import check as check_store
 from index.compatibility import check_model
 from index.embedding import Embedder
 from index.errors import ConfigError, RagError
-from index.ingest import FileProgressFn, IngestOptions, ProgressFn, remove_documents
+from index.ingest import FileProgressFn, ProgressFn, remove_documents
 from index.ingest import ingest as run_ingest
 from index.lexical import LexicalIndex, tokenize
 from index.models import DocumentRecord, Hit, IngestReport
@@ -26,8 +26,7 @@ from rag.chat import standalone_question
 from rag.citations import check_extractive
 from rag.condense import MessageLike
 from rag.config import MAX_TOP_K, Settings, build_embedder, build_llm_answerer, build_store
-from rag.extractive import NOT_FOUND, ExtractiveAnswerer, ExtractiveConfig
-from rag.fusion import FusionConfig
+from rag.extractive import NOT_FOUND, ExtractiveAnswerer
 from rag.lexical import Coverage, coverage
 from rag.llm import LLMBackend
 from rag.models import Answer
@@ -84,13 +83,9 @@ class Assistant:
         self.llm_answerer = build_llm_answerer(self.settings, None if isinstance(llm, str) else llm)
         self.store = store
         self.embedder = embedder
-        self.answerer = answerer or ExtractiveAnswerer(
-            embedder, ExtractiveConfig(max_sentences=self.settings.answer_sentences)
-        )
+        self.answerer = answerer or ExtractiveAnswerer(embedder, self.settings.extractive_config())
         self.lexical = LexicalIndex.for_store(store)
-        self.retriever = Retriever(
-            store, self.lexical, self.settings.retrieval, FusionConfig(lexical_weight=self.settings.lexical_weight)
-        )
+        self.retriever = Retriever(store, self.lexical, self.settings.retrieval, self.settings.fusion_config())
         self._write_lock = threading.RLock()  # ingest may repair first, under the same lock
 
     @classmethod
@@ -116,15 +111,6 @@ class Assistant:
         store = build_store(settings, create=create)
         return cls(store=store, embedder=build_embedder(settings, quiet=quiet), settings=settings)
 
-    def _options(self, **kw: Any) -> IngestOptions:
-        return IngestOptions(
-            chunk_size=self.settings.chunk_size,
-            chunk_overlap=self.settings.chunk_overlap,
-            max_bytes=int(self.settings.max_file_mb * 1_000_000),
-            file_timeout=self.settings.file_timeout,
-            **kw,
-        )
-
     def ingest(
         self,
         paths: Sequence[str | Path],
@@ -142,7 +128,9 @@ class Assistant:
         """
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        options = self._options(include=tuple(include), exclude=tuple(exclude), sync=sync, tags=tuple(tags))
+        options = self.settings.ingest_options(
+            include=tuple(include), exclude=tuple(exclude), sync=sync, tags=tuple(tags)
+        )
         with self._write_lock, self.store.writing("ingest"):
             repaired = self.repair() if self.store.damage else None  # a write that failed half-way
             report = run_ingest(

@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from index.errors import RagError
 from index.names import printable
 from rag.assistant import Assistant
+from rag.config import Settings
 from rag.models import Answer
 
 # setting names the flags below fill in (None: not given, the environment decides)
@@ -32,22 +33,25 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--llm-url", metavar="URL", help="server API root, e.g. http://localhost:8080/v1 (RAG_LLM_URL)")
     g.add_argument("--llm-key", dest="llm_api_key", metavar="KEY",
                    help="API key (RAG_LLM_API_KEY; OPENAI_API_KEY for OpenAI)")
-    g.add_argument("--llm-timeout", type=float, metavar="SECONDS", help="per request (RAG_LLM_TIMEOUT, 60)")
-    g.add_argument("--temperature", dest="llm_temperature", type=float, help="RAG_LLM_TEMPERATURE (0.1)")
+    g.add_argument("--llm-timeout", type=float, metavar="SECONDS",
+                   help=f"per request (RAG_LLM_TIMEOUT, {Settings.llm_timeout:g})")
+    g.add_argument("--temperature", dest="llm_temperature", type=float,
+                   help=f"RAG_LLM_TEMPERATURE ({Settings.llm_temperature:g})")
     g.add_argument("--max-tokens", dest="llm_max_tokens", type=int, metavar="N",
-                   help="answer budget (RAG_LLM_MAX_TOKENS, 512)")
+                   help=f"answer budget (RAG_LLM_MAX_TOKENS, {Settings.llm_max_tokens})")
     g.add_argument("--llm-context-window", type=int, metavar="TOKENS",
-                   help="the model's context window (RAG_LLM_CONTEXT_WINDOW, 4096)")
-    g.add_argument("--llm-retries", type=int, metavar="N", help="retries of transient failures (RAG_LLM_RETRIES, 2)")
+                   help=f"the model's context window (RAG_LLM_CONTEXT_WINDOW, {Settings.llm_context_window})")
+    g.add_argument("--llm-retries", type=int, metavar="N",
+                   help=f"retries of transient failures (RAG_LLM_RETRIES, {Settings.llm_retries})")
     g.add_argument("--prompts-dir", metavar="DIR", help="folder of prompt overrides (RAG_PROMPTS_DIR)")
 
 
 def add_chat_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--top-k", type=int, metavar="N", help="passages to retrieve (RAG_TOP_K, 5)")
+    parser.add_argument("--top-k", type=int, metavar="N", help=f"passages to retrieve (RAG_TOP_K, {Settings.top_k})")
     parser.add_argument("--sources", metavar="GLOB", help="only search documents whose path matches")
     parser.add_argument("--no-stream", dest="stream", action="store_false", help="print each answer when complete")
     parser.add_argument("--history-tokens", type=int, metavar="N",
-                        help="conversation kept for follow-ups (RAG_HISTORY_TOKENS, 1024)")
+                        help=f"conversation kept for follow-ups (RAG_HISTORY_TOKENS, {Settings.history_tokens})")
     add_llm_arguments(parser)
 
 

@@ -32,6 +32,7 @@ from rag.chat_cli import (
 )
 from rag.config import EMBED_BACKENDS, Settings
 from rag.models import Answer
+from rag.retrieval import RETRIEVAL_MODES
 
 # our loggers: shown on stderr as plain lines (warnings by default, everything with -v)
 _OUR_LOGGERS = ("index", "rag", "evals", "ui")
@@ -44,7 +45,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--collection", metavar="NAME", help="knowledge base name (RAG_COLLECTION)")
     g.add_argument("--model", dest="embed_model", metavar="NAME_OR_PATH", help="embedding model (RAG_EMBED_MODEL)")
     g.add_argument("--embed-backend", choices=EMBED_BACKENDS,
-                   help="run the embedding model on onnx (default), onnx-int8 or torch (RAG_EMBED_BACKEND)")
+                   help=f"run the embedding model on {', '.join(EMBED_BACKENDS)} "
+                   f"(RAG_EMBED_BACKEND, default {Settings.embed_backend})")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="show more: timings, the model files loaded, third-party warnings and progress bars")
 
@@ -59,19 +61,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip matching files")
     p.add_argument("--sync", action="store_true", help="remove documents whose files are gone")
     p.add_argument("--tag", action="append", default=[], metavar="TAG", help="tag the ingested documents")
-    p.add_argument("--chunk-size", type=int, metavar="TOKENS", help="RAG_CHUNK_SIZE (default 224)")
-    p.add_argument("--chunk-overlap", type=int, metavar="TOKENS", help="RAG_CHUNK_OVERLAP (default 64)")
-    p.add_argument("--max-file-mb", type=float, metavar="MB", help="skip bigger files (RAG_MAX_FILE_MB, 50)")
+    p.add_argument("--chunk-size", type=int, metavar="TOKENS", help=f"RAG_CHUNK_SIZE (default {Settings.chunk_size})")
+    p.add_argument("--chunk-overlap", type=int, metavar="TOKENS",
+                   help=f"RAG_CHUNK_OVERLAP (default {Settings.chunk_overlap})")
+    p.add_argument("--max-file-mb", type=float, metavar="MB",
+                   help=f"skip bigger files (RAG_MAX_FILE_MB, {Settings.max_file_mb:g})")
     p.add_argument("--file-timeout", type=float, metavar="SECONDS",
-                   help="give up reading a file after this long (RAG_FILE_TIMEOUT, 120; 0: no limit)")
+                   help=f"give up reading a file after this long (RAG_FILE_TIMEOUT, {Settings.file_timeout:g}; "
+                   "0: no limit)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _common(p)
 
     p = sub.add_parser("ask", help="answer a question from the indexed documents")
     p.add_argument("question")
-    p.add_argument("--top-k", type=int, metavar="N", help="passages to retrieve (RAG_TOP_K, 5)")
+    p.add_argument("--top-k", type=int, metavar="N", help=f"passages to retrieve (RAG_TOP_K, {Settings.top_k})")
     p.add_argument("--sources", metavar="GLOB", help="only search documents whose path matches")
-    p.add_argument("--retrieval", choices=["dense", "bm25", "hybrid"], help="RAG_RETRIEVAL (default hybrid)")
+    p.add_argument("--retrieval", choices=RETRIEVAL_MODES, help=f"RAG_RETRIEVAL (default {Settings.retrieval})")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.add_argument("--stream", action="store_true", help="print the answer as it is generated")
     add_llm_arguments(p)
@@ -128,10 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", metavar="SETTING=V1,V2", help="run once per value, e.g. retrieval=dense,bm25,hybrid")
     p.add_argument("--min", action="append", metavar="METRIC=VALUE", help="fail (exit 3) below, e.g. hit@5=0.9")
     p.add_argument("--max", action="append", metavar="METRIC=VALUE", help="fail (exit 3) above, e.g. p95=500")
-    p.add_argument("--retrieval", metavar="MODE", help="dense, bm25 or hybrid (RAG_RETRIEVAL)")
-    p.add_argument("--top-k", type=int, metavar="N", help="passages to answer from (RAG_TOP_K, 5)")
-    p.add_argument("--chunk-size", type=int, metavar="TOKENS", help="RAG_CHUNK_SIZE (default 224)")
-    p.add_argument("--chunk-overlap", type=int, metavar="TOKENS", help="RAG_CHUNK_OVERLAP (default 64)")
+    p.add_argument("--retrieval", metavar="MODE",
+                   help=f"{', '.join(RETRIEVAL_MODES)} (RAG_RETRIEVAL, default {Settings.retrieval})")
+    p.add_argument("--top-k", type=int, metavar="N", help=f"passages to answer from (RAG_TOP_K, {Settings.top_k})")
+    p.add_argument("--chunk-size", type=int, metavar="TOKENS", help=f"RAG_CHUNK_SIZE (default {Settings.chunk_size})")
+    p.add_argument("--chunk-overlap", type=int, metavar="TOKENS",
+                   help=f"RAG_CHUNK_OVERLAP (default {Settings.chunk_overlap})")
     p.add_argument("--model", dest="embed_model", metavar="NAME_OR_PATH", help="embedding model (RAG_EMBED_MODEL)")
     p.add_argument("--set", action="append", metavar="SETTING=VALUE", help="any other setting, e.g. llm=ollama:x")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -12,14 +12,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from index.chunking import validate_chunking
-from index.embedding import DEFAULT_MODEL, SentenceTransformerEmbedder
+from index.embedding import DEFAULT_BATCH_SIZE, DEFAULT_MODEL, SentenceTransformerEmbedder
 from index.errors import ConfigError
-from index.store import ChromaStore
+from index.ingest import IngestOptions
+from index.store import DEFAULT_COLLECTION, ChromaStore
+from rag.extractive import ExtractiveConfig
+from rag.fusion import FusionConfig
+from rag.retrieval import RETRIEVAL_MODES, RetrievalMode
 
 if TYPE_CHECKING:
     from index.onnx_embedding import OnnxEmbedder
     from rag.llm import LLMBackend, LLMOptions
-    from rag.llm_answerer import LLMAnswerer
+    from rag.llm_answerer import LLMAnswerConfig, LLMAnswerer
 
 
 def default_index_dir(env: Mapping[str, str]) -> str:
@@ -91,15 +95,20 @@ ENV_VARS: dict[str, str] = {
 class Settings:
     """Every setting, with its default. ``Settings.from_env()`` reads ``RAG_*`` variables.
 
+    This class is the one home of each default: the option objects of the layers below
+    (``IngestOptions``, ``FusionConfig``, ``ExtractiveConfig``, ``LLMOptions``,
+    ``LLMAnswerConfig``) have no defaults for what is a setting here and are built by the
+    methods below; CLI help shows these values (docs/design-notes.md, "Where defaults live").
+
     >>> Settings(index_dir="my-index", top_k=8).top_k
     8
     """
 
     index_dir: str = ""
     chroma_url: str = ""  # empty: embedded Chroma in index_dir
-    collection: str = "default"
+    collection: str = DEFAULT_COLLECTION
     embed_model: str = DEFAULT_MODEL
-    embed_batch_size: int = 32
+    embed_batch_size: int = DEFAULT_BATCH_SIZE
     embed_backend: str = "onnx"  # onnx | onnx-int8 | torch (EMBED_BACKENDS)
     cache_dir: str = ""  # empty: default_cache_dir(); the ONNX export lives in CACHE/onnx/<model hash>/
     chunk_size: int = 224
@@ -109,7 +118,7 @@ class Settings:
     max_session_upload_mb: float = 500.0  # rag ui: what one session (or logged-in user) may upload in all
     file_timeout: float = 120.0  # seconds to read one file when ingesting; 0: no limit
     answer_sentences: int = 2
-    retrieval: str = "hybrid"  # dense | bm25 | hybrid
+    retrieval: RetrievalMode = "hybrid"  # RETRIEVAL_MODES
     lexical_weight: float = 0.4  # share of BM25 in hybrid fusion (chosen by the evals)
     llm: str = ""  # provider:model, e.g. openai:gpt-4o-mini; empty: the extractive answerer
     llm_url: str = ""
@@ -153,8 +162,9 @@ class Settings:
         if self.top_k > MAX_TOP_K:
             raise ConfigError(f"top_k ({self.top_k}) must be at most {MAX_TOP_K} ({where('top_k')})")
         validate_llm_settings(self, where)
-        if self.retrieval not in ("dense", "bm25", "hybrid"):
-            raise ConfigError(f"retrieval ({self.retrieval!r}) must be dense, bm25 or hybrid ({where('retrieval')})")
+        if self.retrieval not in RETRIEVAL_MODES:
+            modes = f"{', '.join(RETRIEVAL_MODES[:-1])} or {RETRIEVAL_MODES[-1]}"
+            raise ConfigError(f"retrieval ({self.retrieval!r}) must be {modes} ({where('retrieval')})")
         if not 0.0 <= self.lexical_weight <= 1.0:
             raise ConfigError(
                 f"lexical_weight ({self.lexical_weight}) must be between 0 and 1 ({where('lexical_weight')})"
@@ -209,6 +219,57 @@ class Settings:
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    # -- the option objects of the parts, built from these values -------------------------
+
+    @property
+    def max_file_bytes(self) -> int:
+        """``max_file_mb`` in bytes: the largest file ingested (and opened as a cited document)."""
+        return int(self.max_file_mb * 1_000_000)
+
+    def ingest_options(self, **extra: Any) -> IngestOptions:
+        """How ``index.ingest`` chunks and reads files; ``extra`` sets the per-run fields (``sync``, ``tags``...)."""
+        return IngestOptions(
+            chunk_size=self.chunk_size,
+            chunk_overlap=self.chunk_overlap,
+            max_bytes=self.max_file_bytes,
+            file_timeout=self.file_timeout,
+            **extra,
+        )
+
+    def fusion_config(self) -> FusionConfig:
+        """How hybrid retrieval fuses its dense and lexical lists."""
+        return FusionConfig(lexical_weight=self.lexical_weight)
+
+    def extractive_config(self) -> ExtractiveConfig:
+        """The extractive answerer's options."""
+        return ExtractiveConfig(max_sentences=self.answer_sentences)
+
+    def llm_options(self) -> LLMOptions:
+        """What an LLM backend needs (``rag.llm.build_backend``)."""
+        from rag.llm import LLMOptions
+
+        return LLMOptions(
+            spec=self.llm,
+            url=self.llm_url,
+            api_key=self.llm_api_key,
+            timeout=self.llm_timeout,
+            temperature=self.llm_temperature,
+            max_tokens=self.llm_max_tokens,
+            context_window=self.llm_context_window,
+            retries=self.llm_retries,
+        )
+
+    def llm_answer_config(self) -> LLMAnswerConfig:
+        """The LLM answerer's budgets and prompts."""
+        from rag.llm_answerer import LLMAnswerConfig
+
+        return LLMAnswerConfig(
+            context_window=self.llm_context_window,
+            max_tokens=self.llm_max_tokens,
+            history_tokens=self.history_tokens,
+            prompts_dir=self.prompts_dir,
+        )
 
 
 def config_file_path(env: Mapping[str, str]) -> Path | None:
@@ -334,35 +395,13 @@ def validate_llm_settings(settings: Settings, where: Callable[[str], str] | None
             raise ConfigError(f"{name} ({getattr(settings, name)}) {rule} ({given})")
 
 
-def llm_options(settings: Settings) -> LLMOptions:
-    """The backend options held in ``settings``."""
-    from rag.llm import LLMOptions
-
-    return LLMOptions(
-        spec=settings.llm,
-        url=settings.llm_url,
-        api_key=settings.llm_api_key,
-        timeout=settings.llm_timeout,
-        temperature=settings.llm_temperature,
-        max_tokens=settings.llm_max_tokens,
-        context_window=settings.llm_context_window,
-        retries=settings.llm_retries,
-    )
-
-
 def build_llm_answerer(settings: Settings, backend: LLMBackend | None = None) -> LLMAnswerer | None:
     """The LLM answerer for ``settings.llm`` (or around ``backend``); None for the extractive default."""
     from rag.llm import EXTRACTIVE, build_backend
-    from rag.llm_answerer import LLMAnswerConfig, LLMAnswerer
+    from rag.llm_answerer import LLMAnswerer
 
     if backend is None:
         if settings.llm.strip().lower() in EXTRACTIVE:
             return None
-        backend = build_backend(llm_options(settings))
-    config = LLMAnswerConfig(
-        context_window=settings.llm_context_window,
-        max_tokens=settings.llm_max_tokens,
-        history_tokens=settings.history_tokens,
-        prompts_dir=settings.prompts_dir,
-    )
-    return LLMAnswerer(backend, config)
+        backend = build_backend(settings.llm_options())
+    return LLMAnswerer(backend, settings.llm_answer_config())

@@ -47,9 +47,13 @@ class Candidate:
 
 @dataclass(frozen=True)
 class ExtractiveConfig:
-    """Weights and thresholds; the defaults are set from the eval sets (see README)."""
+    """Weights and thresholds; the defaults are set from the eval sets (see README).
 
-    max_sentences: int = 2
+    ``max_sentences`` is a setting (``RAG_ANSWER_SENTENCES``): ``Settings.extractive_config()``
+    gives it, so it has no default here.
+    """
+
+    max_sentences: int
     dense_weight: float = 0.55
     lexical_weight: float = 0.35
     chunk_weight: float = 0.10
@@ -210,13 +214,13 @@ def compose(question: str, chosen: Sequence[Candidate], hits: Sequence[Hit]) -> 
 class ExtractiveAnswerer:
     """Answer by quoting the retrieved sentences that best support an answer.
 
-    >>> answerer = ExtractiveAnswerer(embedder)            # doctest: +SKIP
+    >>> answerer = ExtractiveAnswerer(embedder, Settings().extractive_config())   # doctest: +SKIP
     >>> answerer.answer("Who is Doug Fuller?", hits)       # doctest: +SKIP
     """
 
-    def __init__(self, embedder: Embedder, config: ExtractiveConfig | None = None) -> None:
+    def __init__(self, embedder: Embedder, config: ExtractiveConfig) -> None:
         self._embedder = embedder
-        self.config = config or ExtractiveConfig()
+        self.config = config
         self._cache: OrderedDict[tuple[str, int, int], list[float]] = OrderedDict()
         self._cache_lock = threading.Lock()
 

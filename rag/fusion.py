@@ -12,14 +12,16 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-RETRIEVAL_MODES = ("dense", "bm25", "hybrid")
-
 
 @dataclass(frozen=True)
 class FusionConfig:
-    """How hybrid retrieval combines its two lists."""
+    """How hybrid retrieval combines its two lists; ``Settings.fusion_config()`` builds it.
 
-    lexical_weight: float = 0.4
+    ``lexical_weight`` is a setting (``RAG_LEXICAL_WEIGHT``), so it has no default here; the
+    other fields are tuning that no setting exposes.
+    """
+
+    lexical_weight: float
     method: str = "minmax"  # "minmax" (weighted normalised scores) or "rrf"
     rrf_k: int = 60
     candidates: int = 50  # taken from each retriever before fusing

@@ -37,16 +37,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class LLMOptions:
-    """What a backend needs, taken from ``Settings`` at the edge (see ``rag.config``)."""
+    """What a backend needs: ``Settings.llm_options()`` builds it, and holds the defaults."""
 
     spec: str
-    url: str = ""
-    api_key: str = ""
-    timeout: float = 60.0
-    temperature: float = 0.1
-    max_tokens: int = 512
-    context_window: int = 4096
-    retries: int = 2
+    url: str
+    api_key: str
+    timeout: float
+    temperature: float
+    max_tokens: int
+    context_window: int
+    retries: int
     backoff: float = 0.5  # seconds before the first retry; doubled each time
 
 
@@ -189,7 +189,7 @@ def call_with_retries(
 class LlamaIndexBackend:
     """Any llama-index LLM, called as a chat with one user message.
 
-    >>> backend = build_backend(LLMOptions("ollama:llama3.2"))   # doctest: +SKIP
+    >>> backend = build_backend(Settings(llm="ollama:llama3.2").llm_options())   # doctest: +SKIP
     >>> backend.complete("Say hi")                               # doctest: +SKIP
     """
 

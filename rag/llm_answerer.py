@@ -27,12 +27,12 @@ MAX_REWRITE_WORDS = 40
 
 @dataclass(frozen=True)
 class LLMAnswerConfig:
-    """Budgets and checks for generated answers (from ``Settings`` at the edge)."""
+    """Budgets and checks for generated answers: ``Settings.llm_answer_config()`` builds it."""
 
-    context_window: int = 4096
-    max_tokens: int = 512
-    history_tokens: int = 1024
-    prompts_dir: str = ""
+    context_window: int
+    max_tokens: int
+    history_tokens: int
+    prompts_dir: str
     min_support: float = MIN_SUPPORT
 
 
@@ -48,13 +48,14 @@ class PreparedPrompt:
 class LLMAnswerer:
     """Generate a cited answer from retrieved passages, then check every citation.
 
-    >>> answerer = LLMAnswerer(build_backend(LLMOptions("ollama:llama3.2")))   # doctest: +SKIP
+    >>> settings = Settings(llm="ollama:llama3.2")                                          # doctest: +SKIP
+    >>> answerer = LLMAnswerer(build_backend(settings.llm_options()), settings.llm_answer_config())  # doctest: +SKIP
     >>> answerer.answer("Who is Doug Fuller?", hits).unsupported               # doctest: +SKIP
     """
 
-    def __init__(self, backend: LLMBackend, config: LLMAnswerConfig | None = None) -> None:
+    def __init__(self, backend: LLMBackend, config: LLMAnswerConfig) -> None:
         self.backend = backend
-        self.config = config or LLMAnswerConfig()
+        self.config = config
         # Fail early (at construction) on a broken prompts folder, not mid-answer.
         self.no_answer = no_answer_text(self.config.prompts_dir)
         load_prompt(ANSWER, self.config.prompts_dir)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 from index.errors import ConfigError
 from index.lexical import LexicalIndex, tokenize
 from index.models import DocumentRecord, Hit
 from index.store import ChromaStore
-from rag.fusion import RETRIEVAL_MODES, FusionConfig, fuse, proximity, rerank_by_proximity
+from rag.fusion import FusionConfig, fuse, proximity, rerank_by_proximity
+
+RetrievalMode = Literal["dense", "bm25", "hybrid"]
+"""How passages are found: embedding similarity, BM25, or both fused. The one list of the names."""
+RETRIEVAL_MODES: tuple[RetrievalMode, ...] = get_args(RetrievalMode)
 
 
 def match_sources(records: Sequence[DocumentRecord], pattern: str) -> list[str]:
@@ -34,15 +39,15 @@ class Retriever:
         self,
         store: ChromaStore,
         lexical: LexicalIndex,
-        mode: str = "hybrid",
-        fusion: FusionConfig | None = None,
+        mode: RetrievalMode,
+        fusion: FusionConfig,
     ) -> None:
         if mode not in RETRIEVAL_MODES:
             raise ConfigError(f"retrieval mode {mode!r} is unknown: use one of {', '.join(RETRIEVAL_MODES)}")
         self._store = store
         self._lexical = lexical
         self.mode = mode
-        self.fusion = fusion or FusionConfig()
+        self.fusion = fusion
 
     def sources_matching(self, pattern: str | None) -> list[str] | None:
         if not pattern:
@@ -55,7 +60,7 @@ class Retriever:
         vector: Sequence[float],
         top_k: int,
         sources: Sequence[str] | None = None,
-        mode: str | None = None,
+        mode: RetrievalMode | None = None,
     ) -> list[Hit]:
         mode = mode or self.mode
         if mode == "dense":

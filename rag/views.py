@@ -105,7 +105,7 @@ class DocumentView:
     note: str = ""  # set when the file is gone or changed: ``text`` is then the chunk alone
 
 
-def open_cited_document(store: ChromaStore, chunk_id: str, max_bytes: int = 50_000_000) -> DocumentView:
+def open_cited_document(store: ChromaStore, chunk_id: str, max_bytes: int) -> DocumentView:
     """The document a citation points at, found by the cited chunk's id.
 
     Only documents in the index can be opened: the path comes from the index,

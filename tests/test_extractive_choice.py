@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from index.models import Chunk, Hit
 from index.sentences import split_sentences
+from rag.config import Settings
 from rag.extractive import Candidate, ExtractiveConfig, choose
 from rag.lexical import Coverage, coverage, terms
+
+DEFAULT = Settings().extractive_config()
 
 TEXT = (
     "Experts worry about the consequences of this centralization. "
@@ -24,33 +27,33 @@ def _candidates(scores: list[float], lexical: float = 0.6) -> list[Candidate]:
 
 
 def test_the_neighbour_that_completes_the_question_is_quoted_in_reading_order() -> None:
-    chosen = choose(_candidates([0.70, 0.45, 0.40]), ExtractiveConfig(), terms(QUESTION))
+    chosen = choose(_candidates([0.70, 0.45, 0.40]), DEFAULT, terms(QUESTION))
     assert [c.sentence_text.split()[0] for c in chosen] == ["Experts", "With"]
 
 
 def test_no_neighbour_without_the_question_terms_or_when_one_sentence_is_asked_for() -> None:
-    assert len(choose(_candidates([0.70, 0.45, 0.40]), ExtractiveConfig())) == 1  # no question terms given
+    assert len(choose(_candidates([0.70, 0.45, 0.40]), DEFAULT)) == 1  # no question terms given
     one = ExtractiveConfig(max_sentences=1)
     assert len(choose(_candidates([0.70, 0.45, 0.40]), one, terms(QUESTION))) == 1
     # a neighbour below the minimum score is never added
-    assert len(choose(_candidates([0.70, 0.20, 0.40]), ExtractiveConfig(), terms(QUESTION))) == 1
+    assert len(choose(_candidates([0.70, 0.20, 0.40]), DEFAULT, terms(QUESTION))) == 1
 
 
 def test_close_second_sentence_still_comes_by_score_and_weak_best_abstains() -> None:
-    chosen = choose(_candidates([0.70, 0.65, 0.10]), ExtractiveConfig(), terms(QUESTION))
+    chosen = choose(_candidates([0.70, 0.65, 0.10]), DEFAULT, terms(QUESTION))
     assert [c.score for c in chosen] == [0.70, 0.65]
-    assert choose(_candidates([0.25, 0.20, 0.10]), ExtractiveConfig(), terms(QUESTION)) == []
+    assert choose(_candidates([0.25, 0.20, 0.10]), DEFAULT, terms(QUESTION)) == []
 
 
 def test_closeness_in_meaning_is_no_support_for_a_question_about_unknown_things() -> None:
     # weak on shared words (lexical 0.2) but close in meaning (dense 0.6)
     cands = _candidates([0.70, 0.45, 0.40], lexical=0.2)
-    assert choose(cands, ExtractiveConfig(), unknown=Coverage(0, 6))
-    assert choose(cands, ExtractiveConfig(), unknown=Coverage(2, 6)) == []
+    assert choose(cands, DEFAULT, unknown=Coverage(0, 6))
+    assert choose(cands, DEFAULT, unknown=Coverage(2, 6)) == []
     # one unknown word is a paraphrase ("nurture talent"), not a question about something else
-    assert choose(cands, ExtractiveConfig(), unknown=Coverage(1, 3))
+    assert choose(cands, DEFAULT, unknown=Coverage(1, 3))
     # shared words support an answer whatever the rest of the question asks
-    assert choose(_candidates([0.70, 0.45, 0.40], lexical=0.6), ExtractiveConfig(), unknown=Coverage(3, 6))
+    assert choose(_candidates([0.70, 0.45, 0.40], lexical=0.6), DEFAULT, unknown=Coverage(3, 6))
 
 
 def test_coverage_counts_content_terms_only() -> None:

@@ -40,7 +40,7 @@ def test_weights_at_the_ends_reproduce_one_retriever() -> None:
 
 def test_unknown_fusion_method_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown fusion method"):
-        fuse([("a", 1.0)], [], FusionConfig(method="borda"))
+        fuse([("a", 1.0)], [], FusionConfig(lexical_weight=0.4, method="borda"))
 
 
 def test_tokenize_stems_and_drops_stop_words() -> None:
@@ -126,6 +126,6 @@ def test_rerank_by_proximity_by_hand() -> None:
     from rag.fusion import Fused, rerank_by_proximity
 
     fused = [Fused("a", 2.0, 0.9, None), Fused("b", 1.0, None, 3.0)]
-    out = rerank_by_proximity(fused, [0.0, 1.5], FusionConfig(proximity_weight=1.0))
+    out = rerank_by_proximity(fused, [0.0, 1.5], FusionConfig(lexical_weight=0.4, proximity_weight=1.0))
     assert [(f.chunk_id, f.score) for f in out] == [("b", 0.5 + 1.5), ("a", 1.0)]
     assert out[0].lexical == 3.0 and out[1].dense == 0.9

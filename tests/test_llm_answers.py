@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from index.sentences import split_sentences
 from rag import Answer, Assistant
 from rag.chat_cli import run_chat
 from rag.errors import LLMError
-from rag.llm_answerer import LLMAnswerConfig, LLMAnswerer, clean_condensed
+from rag.llm_answerer import LLMAnswerer, clean_condensed
 
 
 class Scripted:
@@ -59,7 +60,8 @@ def cite_and_invent(prompt: str) -> str:
 def llm_assistant(base: Assistant, backend: Scripted, **config: object) -> Assistant:
     a = Assistant(store=base.store, embedder=base.embedder, settings=base.settings, llm=backend)
     if config:
-        a.llm_answerer = LLMAnswerer(backend, LLMAnswerConfig(**config))  # type: ignore[arg-type]
+        config_ = replace(base.settings.llm_answer_config(), **config)  # type: ignore[arg-type]
+        a.llm_answerer = LLMAnswerer(backend, config_)
     return a
 
 

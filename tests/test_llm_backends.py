@@ -4,14 +4,20 @@ classification with the client libraries' own exception types, retries with back
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 import httpx
 import pytest
 
 from index.errors import ConfigError
-from rag.config import Settings, llm_options
+from rag.config import Settings
 from rag.errors import LLMError
 from rag.llm import LLMOptions, build_backend, call_with_retries, classify, explain, parse_spec, retry_delays
+
+
+def options(spec: str, **changes: object) -> LLMOptions:
+    """The options ``Settings`` builds for ``spec``, with some fields changed (``backoff`` is no setting)."""
+    return replace(Settings(llm=spec).llm_options(), **changes)  # type: ignore[arg-type]
 
 
 def test_parse_spec() -> None:
@@ -31,7 +37,7 @@ def test_settings_from_env_and_validation(tmp_path: object) -> None:
         "RAG_HISTORY_TOKENS": "300", "OPENAI_API_KEY": "sk-not-for-other-hosts",
     }
     s = Settings.from_env(env)
-    o = llm_options(s)
+    o = s.llm_options()
     assert (o.spec, o.url, o.timeout, o.temperature, o.max_tokens, o.context_window, o.retries) == (
         "openai:qwen", "http://h:8080/v1", 5.0, 0.0, 100, 2048, 1)
     assert o.api_key == ""  # the OpenAI key is not sent to another server
@@ -48,21 +54,21 @@ def test_settings_from_env_and_validation(tmp_path: object) -> None:
 
 def test_openai_itself_without_a_key_says_how_to_set_one() -> None:
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
-        build_backend(LLMOptions("openai:gpt-4o-mini"))
+        build_backend(options("openai:gpt-4o-mini"))
 
 
 def test_missing_extra_names_the_pip_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "llama_index.llms.ollama", None)  # import now fails
     with pytest.raises(ConfigError, match=r"pip install 'rag-assistant\[llm\]'"):
-        build_backend(LLMOptions("ollama:llama3.2"))
+        build_backend(options("ollama:llama3.2"))
     monkeypatch.setitem(sys.modules, "llama_index.llms.llama_cpp", None)
     with pytest.raises(ConfigError, match=r"pip install 'rag-assistant\[llama-cpp\]'"):
-        build_backend(LLMOptions(f"llama-cpp:{__file__}"))
+        build_backend(options(f"llama-cpp:{__file__}"))
 
 
 def test_missing_gguf_file_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="GGUF file not found"):
-        build_backend(LLMOptions("llama-cpp:/nonexistent/model.gguf"))
+        build_backend(options("llama-cpp:/nonexistent/model.gguf"))
 
 
 REQUEST = httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
@@ -105,7 +111,7 @@ def test_classify_other_clients() -> None:
      ("model", "RAG_LLM"), ("overflow", "RAG_LLM_CONTEXT_WINDOW"), ("other", "RAG_LLM")],
 )
 def test_every_failure_names_the_setting_to_fix(kind: str, setting: str) -> None:
-    message = explain(kind, RuntimeError("boom"), LLMOptions("openai:m", url="http://h:1/v1"))
+    message = explain(kind, RuntimeError("boom"), options("openai:m", url="http://h:1/v1"))
     assert setting in message
     if kind in ("connection", "timeout", "auth", "model"):
         assert "http://h:1/v1" in message  # where it tried
@@ -121,8 +127,8 @@ def test_transient_failures_are_retried_with_backoff() -> None:
             raise httpx.ConnectError("refused")
         return "ok"
 
-    options = LLMOptions("openai:m", url="http://h/v1", retries=3, backoff=0.25)
-    assert call_with_retries(flaky, options, sleep=slept.append) == "ok"
+    flaky_options = options("openai:m", url="http://h/v1", retries=3, backoff=0.25)
+    assert call_with_retries(flaky, flaky_options, sleep=slept.append) == "ok"
     assert slept == [0.25, 0.5] and len(calls) == 3
     assert retry_delays(5, 1.0) == [1.0, 2.0, 4.0, 8.0, 8.0]
 
@@ -134,12 +140,12 @@ def test_permanent_failures_are_not_retried_and_become_one_llm_error() -> None:
         raise _status("AuthenticationError", 401, "Incorrect API key")
 
     with pytest.raises(LLMError, match="RAG_LLM_API_KEY"):
-        call_with_retries(bad_key, LLMOptions("openai:m", url="http://h/v1"), sleep=slept.append)
+        call_with_retries(bad_key, options("openai:m", url="http://h/v1"), sleep=slept.append)
     assert slept == []
 
     def down() -> str:
         raise httpx.ConnectError("refused")
 
     with pytest.raises(LLMError, match="cannot reach") as info:
-        call_with_retries(down, LLMOptions("openai:m", url="http://h/v1", retries=2), sleep=slept.append)
+        call_with_retries(down, options("openai:m", url="http://h/v1", retries=2), sleep=slept.append)
     assert slept == [0.5, 1.0] and isinstance(info.value.__cause__, httpx.ConnectError)

@@ -28,7 +28,7 @@ from rag import Answer, Assistant, Settings
 from rag.chat_cli import print_sources, run_chat
 from rag.citations import parse_markers
 from rag.errors import LLMError
-from rag.llm import LLMOptions, build_backend
+from rag.llm import build_backend
 from tests.conftest import free_port, stop_process
 
 pytestmark = pytest.mark.slow
@@ -287,7 +287,9 @@ def test_failures_name_the_setting(
 
 
 def test_in_process_llama_cpp_on_the_same_file(article_assistant: Assistant, gguf: Path) -> None:
-    backend = build_backend(LLMOptions(f"llama-cpp:{gguf}", temperature=0.0, max_tokens=80, context_window=N_CTX))
+    options = Settings(llm=f"llama-cpp:{gguf}", llm_temperature=0.0, llm_max_tokens=80,
+                       llm_context_window=N_CTX).llm_options()
+    backend = build_backend(options)
     recorder = Recording(backend)
     a = Assistant(store=article_assistant.store, embedder=article_assistant.embedder,
                   settings=article_assistant.settings.with_(top_k=3, llm_context_window=N_CTX, llm_max_tokens=80),

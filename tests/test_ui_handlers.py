@@ -94,11 +94,11 @@ def test_example_questions_never_show_a_file_name(article_assistant: Assistant) 
 def test_open_cited_document_only_opens_indexed_chunks(article_assistant: Assistant) -> None:
     answer = article_assistant.ask("Who is Ilse Varga?")
     c = answer.citations[0]
-    view = open_cited_document(article_assistant.store, c.chunk.id)
+    view = open_cited_document(article_assistant.store, c.chunk.id, article_assistant.settings.max_file_bytes)
     assert view.text[view.start : view.end] == c.chunk.text and not view.note
     for bad in ("", "../../etc/passwd", "0" * 40):
         with pytest.raises(RagError):
-            open_cited_document(article_assistant.store, bad)
+            open_cited_document(article_assistant.store, bad, article_assistant.settings.max_file_bytes)
 
 
 def test_open_cited_document_when_the_file_changed(writable: Handlers, tmp_path: Path) -> None:
@@ -109,7 +109,7 @@ def test_open_cited_document_when_the_file_changed(writable: Handlers, tmp_path:
     a.ingest([doc])
     cited = a.ask("What does Hugo the heron do?").citations[0]
     doc.write_text("Completely different text now.\n")
-    view = open_cited_document(a.store, cited.chunk.id)
+    view = open_cited_document(a.store, cited.chunk.id, a.settings.max_file_bytes)
     assert "changed" in view.note and view.text == cited.chunk.text
 
 
