@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
-from evals.datasets import DatasetError, EvalCase, EvalSet, load_set
-from evals.runner import EvalReport, Record, RunResult, run_eval
+from evals.cases import DatasetError, EvalCase, EvalSet
+from evals.datasets import load_set
+from evals.results import EvalReport, Record, RunResult
+from evals.runner import run_eval
 
 __all__ = ["DatasetError", "EvalCase", "EvalReport", "EvalSet", "Record", "RunResult", "load_set", "run_eval"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from evals.datasets import DatasetError
+from evals.cases import DatasetError
 
 SETS_DIR = Path(__file__).resolve().parent / "sets"
 

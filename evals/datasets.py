@@ -25,52 +25,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag import RagError
-
-
-class DatasetError(RagError):
-    """An eval set cannot be read: the message names the file, the line and the fix."""
-
-    def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None) -> None:
-        where = f"{path}:{line}: " if path is not None and line is not None else f"{path}: " if path else ""
-        super().__init__(where + message)
-        self.path = None if path is None else str(path)
-        self.line = line
-
-
-@dataclass(frozen=True)
-class EvalCase:
-    """One question with what a correct result looks like.
-
-    ``gold`` maps gold source names (as ``rag sources`` shows them) to a relevance grade
-    (1 unless the set grades them, as BEIR qrels may). ``extractive`` says the reference
-    answers are passages of the documents (so a retrieved chunk can contain them).
-    """
-
-    id: str
-    question: str
-    answers: tuple[str, ...] = ()
-    gold: Mapping[str, int] = field(default_factory=dict)
-    unanswerable: bool = False
-    span: tuple[int, int] | None = None
-    extractive: bool = True
-    line: int | None = None
-
-
-@dataclass(frozen=True)
-class EvalSet:
-    """The cases of a set and the corpus paths (absolute) to ingest before asking them."""
-
-    name: str
-    kind: str
-    spec: str
-    cases: tuple[EvalCase, ...]
-    corpus: tuple[Path, ...]
+from evals import catalog, formats
+from evals.cases import DatasetError, EvalCase, EvalSet
 
 
 def _norm(path: Path) -> Path:
@@ -214,8 +174,6 @@ def load_jsonl(path: str | Path, *, data_dir: str | Path | None = None) -> EvalS
 
 def load_set(spec: str | Path, *, cache_dir: str | Path, data_dir: str | Path | None = None) -> EvalSet:
     """Load the set a spec names; SQuAD, BEIR and PubMedQA documents are written under ``cache_dir``."""
-    from evals import catalog, formats
-
     text = str(spec)
     if text in catalog.BUILTIN:
         if data_dir is None:

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from evals.cases import DatasetError
 from evals.catalog import BuiltinSet, DataFile, builtin
-from evals.datasets import DatasetError
 
 CHUNK = 1 << 20
 

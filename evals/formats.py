@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from evals.datasets import DatasetError, EvalCase, EvalSet
+from evals.cases import DatasetError, EvalCase, EvalSet
 
 
 def safe_name(raw: str) -> str:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evals.report import DEFINITIONS, fmt, table_rows
-
-if TYPE_CHECKING:
-    from evals.runner import Record, RunResult
+from evals.results import Record, RunResult
 
 COLOURS = ("#3366cc", "#dc3912", "#ff9900", "#109618", "#990099", "#0099c6")
 WORST = 10

@@ -27,9 +27,10 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
+from rag.citations import MARKER
+
 _PUNCT = set(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_MARKER = re.compile(r"\[\d+\]")
 
 
 # -- ranking over documents -------------------------------------------------------------
@@ -85,8 +86,8 @@ def normalize_answer(text: str) -> str:
 
 
 def strip_markers(text: str) -> str:
-    """An answer without its ``[n]`` citation markers."""
-    return " ".join(_MARKER.sub(" ", text).split())
+    """An answer without its citation markers (``[n]``, ``[1, 2]``, ... as ``rag.citations`` reads them)."""
+    return " ".join(MARKER.sub(" ", text).split())
 
 
 def exact_match(prediction: str, reference: str) -> float:

@@ -14,64 +14,21 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
 from evals import metrics as m
-from evals.datasets import EvalCase, EvalSet, load_set
+from evals.cases import EvalCase, EvalSet
+from evals.datasets import load_set
+from evals.outputs import run_folder, write_reports
+from evals.results import EvalReport, Record, RunResult
 from rag import Answer, Assistant, ConfigError, Hit, Settings
+from rag.serialise import citation_summary, hit_summary
 
 DEPTH = 10  # hits scored per question: hit@10, MRR@10 and nDCG@10 need ten
 STAGES = ("embed", "retrieve", "answer", "total")
 PASSAGE_TEXTS = 5  # retrieved passages whose text each record keeps (for the failure list)
-
-
-@dataclass(frozen=True)
-class Record:
-    """One question's outcome: the answer, what was retrieved and every metric for it."""
-
-    id: str
-    question: str
-    references: tuple[str, ...]
-    gold: dict[str, int]
-    unanswerable: bool
-    answer: str
-    abstained: bool
-    citations: tuple[dict[str, Any], ...]
-    hits: tuple[dict[str, Any], ...]
-    gold_rank: int | None
-    passage_rank: int | None
-    metrics: dict[str, float | None]
-    timings: dict[str, float]
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """One setting's run over a set: the summary metrics and every record."""
-
-    set_name: str
-    spec: str
-    label: str
-    settings: dict[str, Any]
-    metrics: dict[str, float | None]
-    counts: dict[str, int]
-    records: tuple[Record, ...]
-    ingest: str
-    seconds: float
-
-
-@dataclass(frozen=True)
-class EvalReport:
-    """What ``run_eval`` returns: one result per setting, and where the reports were written."""
-
-    results: tuple[RunResult, ...]
-    out_dir: Path | None
-
-    @property
-    def metrics(self) -> dict[str, float | None]:
-        """The first (or only) setting's summary metrics."""
-        return self.results[0].metrics
 
 
 def score(case: EvalCase, answer: Answer, hits: Sequence[Hit]) -> Record:
@@ -117,11 +74,7 @@ def score(case: EvalCase, answer: Answer, hits: Sequence[Hit]) -> Record:
         unanswerable=case.unanswerable,
         answer=answer.text,
         abstained=answer.abstained,
-        citations=tuple(
-            {"n": c.n, "display": c.chunk.display, "chunk_id": c.chunk.id, "page": c.chunk.page,
-             "sentence": c.sentence, "score": round(c.score, 4), "correct": correct[c.n]}
-            for c in answer.citations
-        ),
+        citations=tuple({**citation_summary(c), "correct": correct[c.n]} for c in answer.citations),
         hits=tuple(_hit(h, gold, i < PASSAGE_TEXTS) for i, h in enumerate(hits)),
         gold_rank=gold_rank,
         passage_rank=passage_rank,
@@ -131,10 +84,7 @@ def score(case: EvalCase, answer: Answer, hits: Sequence[Hit]) -> Record:
 
 
 def _hit(hit: Hit, gold: Mapping[str, int], with_text: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "rank": hit.rank, "chunk_id": hit.chunk.id, "display": hit.chunk.display, "page": hit.chunk.page,
-        "score": round(hit.score, 5), "dense": hit.dense, "lexical": hit.lexical, "gold": hit.chunk.display in gold,
-    }
+    out = {**hit_summary(hit), "gold": hit.chunk.display in gold}
     if with_text:
         out["text"] = hit.chunk.text
     return out
@@ -289,8 +239,6 @@ def run_eval(
     not change the index share it. The index and generated corpora live under ``cache``
     (default ``OUT/cache``) and are reused while unchanged. ``out=None`` writes nothing.
     """
-    from evals.report import run_folder, write_reports
-
     if workers < 1:
         raise ConfigError(f"--workers ({workers}) must be at least 1")
     base = settings or Settings.from_env()
@@ -320,11 +268,11 @@ def run_eval(
         if on_result is not None:
             on_result(result)
     folder = None
+    run_info = {"spec": str(spec), "limit": limit, "seed": seed, "workers": workers, "depth": DEPTH, "compare": compare}
     if out_path is not None:
         folder = run_folder(out_path, eval_set.name, base, compare, limit)
-        write_reports(folder, results, run_info={"spec": str(spec), "limit": limit, "seed": seed,
-                                                 "workers": workers, "depth": DEPTH, "compare": compare})
-    return EvalReport(tuple(results), folder)
+        write_reports(folder, results, run_info=run_info)
+    return EvalReport(tuple(results), folder, run_info)
 
 
 def load_results(path: str | Path) -> list[dict[str, Any]]:

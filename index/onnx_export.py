@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from index.errors import ConfigError
-from index.onnx_embedding import VARIANT_FILES, FloatArray, ModelSpec, OnnxEncoder
+from index.onnx_encoder import VARIANT_FILES, FloatArray, ModelSpec, OnnxEncoder
 
 log = logging.getLogger(__name__)
 

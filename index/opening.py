@@ -21,16 +21,13 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from index.errors import IndexDamagedError, StoreError
 from index.locking import WriterLock, writer_active
 from index.probe import probe
 from index.state import read_state, segment_stats, unexpected_changes, write_state
-
-if TYPE_CHECKING:
-    from index.store import ChromaStore
 
 READ_ONLY_COPY_MB = 512
 SQLITE_FILE = "chroma.sqlite3"
@@ -115,15 +112,20 @@ def find_damage(folder: Path, names: list[str]) -> list[str]:
     return []
 
 
-def open_folder(cls: type[ChromaStore], path: str, name: str) -> ChromaStore:
-    """Open ``path`` as described in the module docstring."""
+@dataclass(frozen=True)
+class OpenedFolder:
+    """What ``open_folder`` settled: the folder Chroma opens (a copy of a read-only one) and the damage found."""
+
+    chroma_path: Path
+    damage: tuple[str, ...]
+
+
+def open_folder(path: str, name: str) -> OpenedFolder:
+    """Check ``path`` as described in the module docstring, for the store ``index.store`` then opens."""
     folder = Path(path)
     check_database(folder)
     chroma_path = folder
     if folder.is_dir() and not os.access(folder, os.W_OK):
         chroma_path = read_only_copy(folder)
     damage = find_damage(chroma_path, [name, f"{name}-documents"]) if folder.is_dir() else []
-    store = cls(cls._client_for(str(chroma_path)), name, path, folder)
-    store.chroma_path = chroma_path
-    store.damage = damage
-    return store
+    return OpenedFolder(chroma_path, tuple(damage))

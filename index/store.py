@@ -74,7 +74,11 @@ class ChromaStore:
         """Open (creating) an index folder; a damaged or read-only folder is handled by index.opening."""
         from index.opening import open_folder
 
-        return open_folder(cls, path, name)
+        opened = open_folder(path, name)
+        store = cls(cls._client_for(str(opened.chroma_path)), name, path, Path(path))
+        store.chroma_path = opened.chroma_path
+        store.damage = list(opened.damage)
+        return store
 
     @classmethod
     def _client_for(cls, path: str) -> Any:

@@ -34,7 +34,8 @@ from rag.models import Answer, Citation, SentenceSupport
 MIN_SUPPORT = 0.5
 MIN_CLAIM_TERMS = 2  # sentences with fewer content words are not checked ("Yes.", "In short:")
 
-_MARKER = re.compile(
+# The one pattern of a citation marker; rag.views and evals.metrics use it too.
+MARKER = re.compile(
     r"\s?\[\s*(?:sources?\s*)?(\d{1,3}(?:\s*(?:[,;]|–|-|and)\s*(?:sources?\s*)?\d{1,3})*)\s*\]",
     re.IGNORECASE,
 )
@@ -71,7 +72,7 @@ def parse_markers(text: str) -> list[Marker]:
     [(1,), (2, 3), (4, 5)]
     """
     out: list[Marker] = []
-    for m in _MARKER.finditer(text):
+    for m in MARKER.finditer(text):
         numbers: list[int] = []
         for a, b in _NUM_OR_RANGE.findall(m.group(1)):
             lo, hi = int(a), int(b or a)
@@ -169,7 +170,7 @@ def check_answer(
     for index, (s, e) in enumerate(sentence_spans(cleaned)):
         sentence = cleaned[s:e]
         cited = tuple(dict.fromkeys(n for m in parse_markers(sentence) for n in m.numbers))
-        bare = _PUNCT_SPACE.sub(r"\1", re.sub(r"\s+", " ", _MARKER.sub(" ", sentence))).strip()
+        bare = _PUNCT_SPACE.sub(r"\1", re.sub(r"\s+", " ", MARKER.sub(" ", sentence))).strip()
         claim_terms = terms(bare)
         claim = len(set(claim_terms)) >= MIN_CLAIM_TERMS and not (abstained and _is_abstention(bare, no_answer))
         score, source, evidence = 0.0, None, None

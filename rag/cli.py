@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import Any
 
 from index.errors import ConfigError, IndexMismatchError, RagError
@@ -33,6 +32,7 @@ from rag.chat_cli import (
 from rag.config import EMBED_BACKENDS, Settings
 from rag.models import Answer
 from rag.retrieval import RETRIEVAL_MODES
+from rag.serialise import to_dict
 
 # our loggers: shown on stderr as plain lines (warnings by default, everything with -v)
 _OUR_LOGGERS = ("index", "rag", "evals", "ui")
@@ -51,7 +51,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="show more: timings, the model files loaded, third-party warnings and progress bars")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, with_evals: bool = True) -> argparse.ArgumentParser:
+    """The parser of every command; without ``with_evals`` the flags of ``eval`` and ``data`` are left out."""
     parser = argparse.ArgumentParser(prog="rag", description="Ask questions of your documents, with citations.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -120,36 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-upload-mb", type=float, metavar="MB", help="upload size limit (default: RAG_MAX_FILE_MB)")
     _common(p)
 
+    # `rag eval` and `rag data` declare their flags in evals.cli, beside the code that reads them;
+    # it is imported only to run (or show the help of) one of them, so `rag ask` never loads evals
     p = sub.add_parser("eval", help="run an eval set: retrieval, answer and citation accuracy (docs/evals.md)")
-    p.add_argument("eval_set", metavar="SET", nargs="?",
-                   help="a built-in set (rag eval --list), a .jsonl set, or squad:FILE, beir:FOLDER, pubmedqa:FILE")
-    p.add_argument("--list", action="store_true", help="list the built-in sets: source, licence, size, present")
-    p.add_argument("--data-dir", metavar="DIR", help="the data folder (RAG_DATA_DIR, default ../shared)")
-    p.add_argument("--limit", type=int, metavar="N", help="ask N questions drawn at random (with --seed)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the --limit sample (default 0)")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="threads sharing one assistant (default 1)")
-    p.add_argument("--out", default="evals/runs", metavar="DIR", help="where runs are written (default evals/runs)")
-    p.add_argument("--cache", metavar="DIR", help="eval indexes and generated corpora (default OUT/cache)")
-    p.add_argument("--compare", metavar="SETTING=V1,V2", help="run once per value, e.g. retrieval=dense,bm25,hybrid")
-    p.add_argument("--min", action="append", metavar="METRIC=VALUE", help="fail (exit 3) below, e.g. hit@5=0.9")
-    p.add_argument("--max", action="append", metavar="METRIC=VALUE", help="fail (exit 3) above, e.g. p95=500")
-    p.add_argument("--retrieval", metavar="MODE",
-                   help=f"{', '.join(RETRIEVAL_MODES)} (RAG_RETRIEVAL, default {Settings.retrieval})")
-    p.add_argument("--top-k", type=int, metavar="N", help=f"passages to answer from (RAG_TOP_K, {Settings.top_k})")
-    p.add_argument("--chunk-size", type=int, metavar="TOKENS", help=f"RAG_CHUNK_SIZE (default {Settings.chunk_size})")
-    p.add_argument("--chunk-overlap", type=int, metavar="TOKENS",
-                   help=f"RAG_CHUNK_OVERLAP (default {Settings.chunk_overlap})")
-    p.add_argument("--model", dest="embed_model", metavar="NAME_OR_PATH", help="embedding model (RAG_EMBED_MODEL)")
-    p.add_argument("--set", action="append", metavar="SETTING=VALUE", help="any other setting, e.g. llm=ollama:x")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("-v", "--verbose", action="store_true", help="show more (our and third-party messages)")
+    q = sub.add_parser("data", help="the eval data folder: list the built-in sets, fetch the public ones")
+    if with_evals:
+        from evals.cli import add_data_arguments, add_eval_arguments
 
-    p = sub.add_parser("data", help="the eval data folder: list the built-in sets, fetch the public ones")
-    p.add_argument("action", choices=["list", "fetch"])
-    p.add_argument("names", nargs="*", metavar="NAME", help="sets to fetch (rag eval --list names them)")
-    p.add_argument("--data-dir", metavar="DIR", help="the data folder (RAG_DATA_DIR, default ../shared)")
-    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="per download (default 60)")
-    p.add_argument("-v", "--verbose", action="store_true", help="show more (our and third-party messages)")
+        add_eval_arguments(p)
+        add_data_arguments(q)
     return parser
 
 
@@ -175,19 +155,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     if args.command not in LLM_COMMANDS:
         values["llm"] = "extractive"  # `rag ingest` never loads a language model
     return Settings.from_env(flags=flags, **values)
-
-
-def answer_to_dict(answer: Answer) -> dict[str, Any]:
-    """``answer`` as JSON-ready values, under the field names of ``rag.Answer`` (docs/asking.md).
-
-    Each citation also carries its ``sentence``, ``document_span`` and ``location``
-    (properties of ``rag.Citation``); ``timings`` are rounded to 0.1 ms.
-    """
-    data = asdict(answer)
-    data["timings"] = {k: round(v, 1) for k, v in answer.timings.items()}
-    for out, citation in zip(data["citations"], answer.citations, strict=True):
-        out.update(sentence=citation.sentence, document_span=citation.document_span, location=citation.location)
-    return data
 
 
 # commands that only read an index: they never create one, and (but for delete and reset) need documents
@@ -259,7 +226,7 @@ def _cmd_ingest(a: Assistant, args: argparse.Namespace) -> int:
 def _cmd_sources(a: Assistant, args: argparse.Namespace) -> int:
     records = a.sources()
     if args.json:
-        print(json.dumps([asdict(r) for r in records], indent=2))
+        print(json.dumps([to_dict(r) for r in records], indent=2))
         return 0
     names = [printable(r.display) for r in records]
     width = max(len(n) for n in names)
@@ -274,7 +241,7 @@ def _cmd_sources(a: Assistant, args: argparse.Namespace) -> int:
 def _cmd_status(a: Assistant, args: argparse.Namespace) -> int:
     st = a.status()
     if args.json:
-        print(json.dumps(asdict(st), indent=2))
+        print(json.dumps(to_dict(st), indent=2))
         return 0
     size = f"{st.size_bytes / 1e6:.1f} MB" if st.size_bytes is not None else "(server)"
     print(f"index:      {st.location} (collection {st.collection})")
@@ -345,7 +312,9 @@ def _cmd_repair(a: Assistant) -> int:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(with_evals=command in ("eval", "data")).parse_args(argv)
     started = time.perf_counter()
     configure_logging(args.verbose)
     if args.command in ("eval", "data"):
@@ -376,7 +345,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "ask":
         answer = assistant.ask(args.question, top_k=args.top_k, sources=args.sources)
         if args.json:
-            print(json.dumps(answer_to_dict(answer), indent=2, ensure_ascii=False))
+            print(json.dumps(to_dict(answer), indent=2, ensure_ascii=False))
         else:
             print_answer(answer)
         if args.verbose:

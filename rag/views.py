@@ -19,6 +19,7 @@ from index.models import DocumentRecord, chunk_id
 from index.names import document_path
 from index.sentences import split_sentences
 from index.store import ChromaStore
+from rag.citations import MARKER, parse_markers
 from rag.models import Answer
 
 __all__ = [
@@ -36,9 +37,6 @@ __all__ = [
     "plain_title",
 ]
 
-_MARKER = re.compile(r"\s*\[(\d+)\]")
-_LEADING = re.compile(r"(\s*\[\d+\])+")
-_NUMBER = re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,7 @@ def answer_segments(answer: Answer) -> list[Segment]:
     """
     if answer.sentences:  # checked by rag.citations: use its verdict
         return [
-            Segment(_MARKER.sub("", s.text).strip(), s.cited, s.supported or not s.claim or answer.abstained)
+            Segment(MARKER.sub("", s.text).strip(), s.cited, s.supported or not s.claim or answer.abstained)
             for s in answer.sentences
         ]
     known = {c.n for c in answer.citations}
@@ -75,12 +73,13 @@ def answer_segments(answer: Answer) -> list[Segment]:
         piece = text[s:e]
         # The splitter cuts after a full stop, so "A b. [1] C d." puts [1] at the
         # start of the next piece: it belongs to the sentence before.
-        lead = _LEADING.match(piece)
-        if lead and pieces:
-            pieces[-1][1].extend(int(n) for n in _NUMBER.findall(lead.group(0)))
-            piece = piece[lead.end():]
-        cites = [int(m.group(1)) for m in _MARKER.finditer(piece)]
-        clean = _MARKER.sub("", piece).strip()
+        markers = parse_markers(piece)
+        while pieces and markers and not piece[: markers[0].start].strip():
+            pieces[-1][1].extend(markers[0].numbers)
+            piece = piece[markers[0].end :]
+            markers = parse_markers(piece)
+        cites = [n for m in markers for n in m.numbers]
+        clean = MARKER.sub("", piece).strip()
         if clean:
             pieces.append((clean, cites))
         elif pieces:

@@ -110,3 +110,15 @@ def test_checks_are_fast() -> None:
         check_answer(text, sources)
         timings.append(time.perf_counter() - started)
     assert sorted(timings)[len(timings) // 2] < 0.02  # the issue's target: < 20 ms p50
+
+
+def test_the_ui_and_the_evals_read_markers_as_the_checker_does() -> None:
+    """One marker pattern (rag.citations.MARKER): `[1, 2]` and `[Source 3]` are citations everywhere."""
+    from evals.metrics import strip_markers
+    from rag.views import answer_segments
+
+    text = "It grew [1, 2]. Then it fell. [Source 3] Why?"
+    assert [m.numbers for m in parse_markers(text)] == [(1, 2), (3,)]
+    segments = answer_segments(Answer("q", text, (), (), False))
+    assert [(s.text, s.cites) for s in segments] == [("It grew.", (1, 2)), ("Then it fell.", (3,)), ("Why?", ())]
+    assert strip_markers(text) == "It grew . Then it fell. Why?"

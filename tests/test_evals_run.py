@@ -12,6 +12,7 @@ import pytest
 
 from evals import run_eval
 from evals.metrics import distinct
+from evals.runner import DEPTH
 from rag import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,6 +69,7 @@ def test_cli_equals_library_and_gates_fail_by_name(tmp_path: Path) -> None:
     assert "FAILED: f1 = " in done.stderr and "below 0.99 (retrieval=dense)" in done.stderr
     assert "hit@5" not in done.stderr  # the gate that passed is not reported
     assert "| metric | retrieval=dense | retrieval=bm25 |" in done.stdout
+    assert f"ranking depth {DEPTH};" in done.stdout  # the depth the run used, not a copy of it
     (folder,) = [p for p in (tmp_path / "cli").iterdir() if p.name != "cache"]
     cli = {r["label"]: r["metrics"] for r in json.loads((folder / "results.json").read_text())["results"]}
 

@@ -13,13 +13,8 @@ from tokenizers import Tokenizer
 import index.onnx_export as onnx_export
 from index.embedding import DEFAULT_MODEL, SentenceTransformerEmbedder
 from index.errors import ConfigError
-from index.onnx_embedding import (
-    OnnxEmbedder,
-    mean_pool_normalize,
-    model_key,
-    read_model_spec,
-    remembered_model_key,
-)
+from index.onnx_embedding import OnnxEmbedder, model_key, read_model_spec, remembered_model_key
+from index.onnx_encoder import mean_pool_normalize
 from rag import Assistant, Settings
 from rag.cli import start_loading
 from tests.onnx_support import exported_cache

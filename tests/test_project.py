@@ -104,3 +104,120 @@ def test_ruff_is_clean() -> None:
 def test_mypy_is_clean() -> None:
     out = subprocess.run([sys.executable, "-m", "mypy"], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+# -- no import cycles ------------------------------------------------------------------------------
+
+CYCLE_PACKAGES = ("index", "rag", "ui", "evals")
+
+
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(root: Path = REPO, packages: tuple[str, ...] = CYCLE_PACKAGES) -> dict[str, set[str]]:
+    """Module -> the project modules it imports anywhere in its file (in functions and
+    ``TYPE_CHECKING`` blocks too), from the AST. ``from pkg import name`` is an edge to
+    ``pkg.name`` when that is a module, else to ``pkg``."""
+    files = {_module_name(p, root): p for package in packages for p in sorted((root / package).rglob("*.py"))}
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, *([base] if base else [])])
+                for alias in node.names:
+                    edges.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in files else base)
+        graph[name] = {e for e in edges if e in files and e != name}
+    return graph
+
+
+def knots(graph: dict[str, set[str]]) -> list[set[str]]:
+    """The strongly connected components of more than one module (Tarjan): each holds at least one cycle."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[set[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component: list[str] = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                components.append(set(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return components
+
+
+def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle through each knot, as a path ``a -> b -> ... -> a``."""
+    return [_cycle_in(graph, knot) for knot in knots(graph)]
+
+
+def _cycle_in(graph: dict[str, set[str]], component: set[str]) -> list[str]:
+    """A path ``a -> b -> ... -> a`` through a strongly connected ``component`` (breadth-first back to its start)."""
+    start = min(component)
+    paths = {start: [start]}
+    queue = [start]
+    while queue:
+        v = queue.pop(0)
+        for w in sorted(graph[v] & component):
+            if w == start:
+                return [*paths[v], start]
+            if w not in paths:
+                paths[w] = [*paths[v], w]
+                queue.append(w)
+    raise AssertionError(f"{sorted(component)} is not strongly connected")
+
+
+def test_find_cycles_names_each_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"f"}, "f": set()}
+    assert find_cycles(graph) == [["a", "b", "c", "a"]]
+    assert find_cycles({"x": {"y"}, "y": set()}) == []
+
+
+def test_import_graph_counts_imports_inside_functions(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "low.py").write_text("def f():\n    from pkg import high\n")
+    (pkg / "high.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .low import f\n")
+    graph = import_graph(tmp_path, ("pkg",))
+    assert graph == {"pkg": set(), "pkg.low": {"pkg.high"}, "pkg.high": {"pkg.low"}}
+    assert find_cycles(graph) == [["pkg.high", "pkg.low", "pkg.high"]]
+
+
+def test_no_import_cycles_anywhere() -> None:
+    """No module imports, even lazily or for type checking only, one that imports it back."""
+    graph = import_graph()
+    found = []
+    for knot in knots(graph):
+        cycle = _cycle_in(graph, knot)
+        others = sorted(knot - set(cycle))
+        found.append(" -> ".join(cycle) + (f" (in one knot with {', '.join(others)})" if others else ""))
+    assert found == [], "import cycles: " + "; ".join(found)

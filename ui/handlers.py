@@ -10,14 +10,14 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from rag import Answer, Assistant, RagError
-from rag.cli import answer_to_dict
+from rag.serialise import to_dict
 from rag.views import document_openings, example_questions, open_cited_document
 from ui import render
 from ui.limits import UploadAllowance
@@ -144,7 +144,7 @@ class Handlers:
         if answer is None:
             raise RuntimeError("the answer stream ended without an Answer")
         turns = (*turns, Turn(question, answer))
-        result = answer_to_dict(answer)
+        result = to_dict(answer)
         result["markdown"] = answer.to_markdown()
         result["turn"] = len(turns)
         result["history"] = [t.question for t in turns]
@@ -161,7 +161,7 @@ class Handlers:
 
     def sources(self) -> list[dict[str, Any]]:
         """API: the indexed documents."""
-        return [asdict(r) for r in self.assistant.sources()]
+        return [to_dict(r) for r in self.assistant.sources()]
 
     def _accept(self, files: Sequence[str], request: gr.Request | None) -> Accepted:
         """Save the uploads within the session's allowance (a logged-in user's, else the page's)."""
@@ -250,7 +250,7 @@ class Handlers:
             report = self.assistant.ingest(list(accepted.paths))
         except RagError as exc:
             raise gr.Error(str(exc)) from exc
-        return {**render.report_dict(report), "rejected": rejected, "saved": saved}
+        return {**to_dict(report), "rejected": rejected, "saved": saved}
 
     def _remove_copies(self, removed: Sequence[str]) -> None:
         """Delete the files the app saved for these documents; any other file stays on disk."""

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
-from rag import Answer, Citation, DocumentRecord, IndexStatus, IngestReport
+from rag import Answer, Citation, DocumentRecord, IndexStatus
 from rag.views import DocumentView, answer_segments, passage_blocks
 
 # Characters Markdown (and Gradio's LaTeX/HTML handling) would act on; & < > become entities.
@@ -210,18 +210,3 @@ def progress_markdown(rows: Sequence[tuple[str, str, str]], summary: str = "") -
     if summary:
         lines += ["", md_escape(summary)]
     return "\n".join(lines)
-
-
-def report_dict(report: IngestReport) -> dict[str, object]:
-    """An ingest report for the API."""
-    return {
-        "added": list(report.added),
-        "updated": list(report.updated),
-        "unchanged": list(report.unchanged),
-        # "file", not "path": gradio_client takes a dict with a "path" for a file to download
-        "failed": [{"file": f.path, "reason": f.reason} for f in report.failed],
-        "skipped": list(report.skipped),
-        "chunks_written": report.chunks_written,
-        "summary": report.summary(),
-        "ok": report.ok,
-    }
