@@ -1,4 +1,4 @@
-"""A BM25 index (bm25s, English stemming) over the chunks of a store, kept in step with it.
+"""A BM25 index (bm25s; tokens from ``index.text_terms``) over the chunks of a store, kept in step with it.
 
 The lexical index is derived state: Chroma's manifest says which version of each
 document is indexed, and ``sync`` brings the BM25 index to exactly that, tokenizing
@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +29,10 @@ import numpy as np
 from index.atomic import write_atomically
 from index.sentences import split_sentences
 from index.store import ChromaStore
+from index.text_terms import idf_weights, index_tokens
 
 _FORMAT = 2  # 2: a token digest per document
 _SENTENCE_CACHE = 50_000
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
 
 
 def token_digest(tokens: Sequence[Sequence[str]]) -> str:
@@ -75,18 +67,6 @@ def valid_entries(data: Any) -> dict[str, dict[str, Any]] | None:
             continue
         out[source] = entry
     return out
-
-
-def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Lower-cased, stop-word-free, stemmed tokens (the same for chunks and queries)."""
-    import bm25s
-
-    if not texts:
-        return []
-    out = bm25s.tokenize(
-        list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
-    return [list(t) for t in out]
 
 
 class LexicalIndex:
@@ -170,11 +150,7 @@ class LexicalIndex:
             tokens.extend(entry["tokens"])
         self._ids = ids
         self._sources = np.array(sources, dtype=object)
-        df: Counter[str] = Counter()
-        for terms in tokens:
-            df.update(set(terms))
-        n = len(tokens)
-        self._idf = {t: math.log(1.0 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        self._idf = idf_weights(tokens)
         if not ids:
             self._bm25 = None
             return
@@ -201,7 +177,7 @@ class LexicalIndex:
             for source, chunks in store.chunks_of(missing).items():
                 current = [c for c in chunks if c.doc_hash == wanted[source]]
                 current.sort(key=lambda c: c.position)
-                tokens = tokenize([c.text for c in current])
+                tokens = index_tokens([c.text for c in current])
                 self._docs[source] = {
                     "hash": wanted[source],
                     "ids": [c.id for c in current],
@@ -244,7 +220,7 @@ class LexicalIndex:
             current = sorted((c for c in chunks if c.doc_hash == wanted[source]), key=lambda c: c.position)
             if entry["hash"] != wanted[source] or entry["ids"] != [c.id for c in current]:
                 out.append(f"lexical index: {source} holds another version than the store")
-            elif entry["tokens"] != tokenize([c.text for c in current]):
+            elif entry["tokens"] != index_tokens([c.text for c in current]):
                 out.append(f"lexical index: the tokens of {source} do not match its text")
         return out
 
@@ -268,7 +244,7 @@ class LexicalIndex:
             bm25, ids, chunk_sources = self._bm25, self._ids, self._sources
         if bm25 is None or top_k < 1:
             return []
-        q = tokenize([query])[0]
+        q = index_tokens([query])[0]
         if not q:
             return []
         mask = None
@@ -294,7 +270,7 @@ class LexicalIndex:
         if cached is not None:
             return cached
         spans = split_sentences(text)
-        terms = tokenize([text[s:e] for s, e in spans])
+        terms = index_tokens([text[s:e] for s, e in spans])
         with self._lock:
             self._sentences[chunk_id] = terms
             while len(self._sentences) > _SENTENCE_CACHE:

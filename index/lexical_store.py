@@ -6,7 +6,7 @@ the index files instead of reading them, a document's chunks are added, replaced
 deleted in one commit (a process killed before the commit leaves the previous state),
 and a search walks only the posting lists of the query's terms.
 
-The caller tokenizes (``index.lexical.tokenize``: lower case, English stop words
+The caller tokenizes (``index.text_terms.index_tokens``: lower case, English stop words
 removed, Snowball stems). The stems are stored space-joined in a field whose
 ``whitespace`` tokenizer only splits, so tantivy stems and folds nothing itself. It
 scores with BM25, k1 = 1.2, b = 0.75 and the same idf as bm25s (whose k1 is 1.5).

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from index.lexical import LexicalIndex, tokenize
+from index.lexical import LexicalIndex
+from index.text_terms import index_tokens
 from rag import Assistant, ConfigError, Settings
 from rag.fusion import FusionConfig, fuse
 from tests.conftest import ARTICLE
@@ -43,8 +44,8 @@ def test_unknown_fusion_method_is_an_error() -> None:
         fuse([("a", 1.0)], [], FusionConfig(method="borda"))
 
 
-def test_tokenize_stems_and_drops_stop_words() -> None:
-    assert tokenize(["The researchers and the researching of computers"]) == [["research", "research", "comput"]]
+def test_index_tokens_stem_and_drops_stop_words() -> None:
+    assert index_tokens(["The researchers and the researching of computers"]) == [["research", "research", "comput"]]
 
 
 def test_retrieval_setting_is_validated() -> None:
