@@ -197,7 +197,8 @@ class Assistant:
             answer = self.llm_answerer.answer(question, hits)
         else:
             self.lexical.sync(self.store)  # its vocabulary tells what the documents never mention (any mode)
-            unknown = coverage(index_tokens([question])[0], self.lexical.idf()) if len(self.lexical) else Coverage()
+            q_tokens = index_tokens([question])[0]
+            unknown = coverage(q_tokens, self.lexical.idf(q_tokens)) if len(self.lexical) else Coverage()
             answer = check_extractive(self.answerer.answer(question, hits, vector, unknown=unknown), NOT_FOUND)
         answer.timings.update(
             embed=(embedded - started) * 1000,

@@ -82,7 +82,7 @@ class Retriever:
         fused = [f for f in fused if f.chunk_id in chunks]
         if self.fusion.proximity_weight > 0:
             terms = index_tokens([question])[0]
-            idf = self._lexical.idf()
+            idf = self._lexical.idf(terms)
             closeness = [
                 proximity(terms, self._lexical.sentence_terms(f.chunk_id, chunks[f.chunk_id].text), idf) for f in fused
             ]
