@@ -1,291 +1,253 @@
-"""A BM25 index (bm25s, English stemming) over the chunks of a store, kept in step with it.
+"""The BM25 index over the chunks of a store (tantivy, on disk), kept in step with it.
 
 The lexical index is derived state: Chroma's manifest says which version of each
-document is indexed, and ``sync`` brings the BM25 index to exactly that, tokenizing
-only the documents that changed. It is saved as one JSON file written atomically, so
-a crash at any point leaves either the old or the new file; the next ``sync`` notices
-the difference from the manifest and catches up. Incremental, idempotent and
-crash-safe by construction, like the chunks themselves.
+document is indexed, and ``sync`` brings the index to exactly that, tokenizing and
+writing only the documents that changed (``index.lexical_store``: each document's
+chunks carry its version, a change is one tantivy commit). A process killed during a
+sync leaves the last commit; the next ``sync`` sees from the versions what is still
+missing and writes it. Opening maps the index files; nothing is read in full.
 
-The file is checked when it is read: a file of the wrong shape is ignored whole, and a
-document whose tokens no longer match the digest stored beside them is tokenized again
-from the store. ``problems`` compares the index with the store (the documents, their
-chunk ids, and the tokens of every chunk re-tokenized from its text) for ``rag check``.
+The index lives in the folder ``lexical-NAME/`` beside Chroma's files (in memory for a
+Chroma server). A JSON sidecar ``lexical-NAME.json`` left by an older version is moved
+into it on first open, with a progress bar, and removed. A folder tantivy cannot open is
+removed and rebuilt from the store; a folder that cannot be written (read-only) is
+replaced by an index in memory, built from the store. ``problems`` compares the index
+with the store (documents, versions, chunk ids, and the stems of every chunk against
+its text re-tokenized) for ``rag check``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
+import shutil
+import sys
 import threading
 import time
-from collections import Counter, OrderedDict
-from collections.abc import Sequence
-from functools import lru_cache
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
-import numpy as np
+from tqdm import tqdm
 
-from index.atomic import write_atomically
+from index.lexical_legacy import read_sidecar
+from index.lexical_store import Chunk, LexicalStore, LexicalStoreBusyError, LexicalStoreError
+from index.models import DocumentRecord
 from index.sentences import split_sentences
 from index.store import ChromaStore
+from index.text_terms import idf_from_counts, index_tokens
 
-_FORMAT = 2  # 2: a token digest per document
 _SENTENCE_CACHE = 50_000
+BATCH_DOCUMENTS = 200  # documents per commit during a sync: a crash loses at most one batch of work
+
+T = TypeVar("T")
+Change = tuple[str, str | None, list[Chunk]]  # (source, version or None to delete, chunks)
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
+def _wanted(records: dict[str, DocumentRecord]) -> dict[str, str]:
+    """The documents the lexical index must hold, and their versions (those complete with chunks)."""
+    return {s: r.doc_hash for s, r in records.items() if r.state == "complete" and r.chunks > 0}
 
 
-def token_digest(tokens: Sequence[Sequence[str]]) -> str:
-    """A short hash of a document's tokens, chunk by chunk (pure)."""
-    h = hashlib.sha1()
-    for terms in tokens:
-        h.update("\x1f".join(terms).encode())
-        h.update(b"\x1e")
-    return h.hexdigest()
-
-
-def valid_entries(data: Any) -> dict[str, dict[str, Any]] | None:
-    """The documents of a loaded sidecar whose shape and digest hold; None when the file is unusable.
-
-    A document whose tokens do not match their digest is left out, so ``sync`` tokenizes
-    it again from the store.
-    """
-    if not isinstance(data, dict) or data.get("format") != _FORMAT or not isinstance(data.get("docs"), dict):
-        return None
-    out: dict[str, dict[str, Any]] = {}
-    for source, entry in data["docs"].items():
-        if not isinstance(entry, dict):
-            continue
-        ids, tokens, doc_hash = entry.get("ids"), entry.get("tokens"), entry.get("hash")
-        if not (isinstance(doc_hash, str) and isinstance(ids, list) and isinstance(tokens, list)):
-            continue
-        if len(ids) != len(tokens) or not all(isinstance(i, str) for i in ids):
-            continue
-        if not all(isinstance(t, list) and all(isinstance(w, str) for w in t) for t in tokens):
-            continue
-        if entry.get("digest") != token_digest(tokens):
-            continue
-        out[source] = entry
-    return out
-
-
-def tokenize(texts: Sequence[str]) -> list[list[str]]:
-    """Lower-cased, stop-word-free, stemmed tokens (the same for chunks and queries)."""
-    import bm25s
-
-    if not texts:
-        return []
-    out = bm25s.tokenize(
-        list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
-    )
-    return [list(t) for t in out]
+def _current_tokens(store: ChromaStore, wanted: dict[str, str], sources: Sequence[str]) -> Iterator[Change]:
+    """Each document's current chunks, tokenized: the changes that bring ``sources`` in step."""
+    for source, chunks in store.chunks_of(list(sources)).items():
+        current = sorted((c for c in chunks if c.doc_hash == wanted[source]), key=lambda c: c.position)
+        tokens = index_tokens([c.text for c in current])
+        yield source, wanted[source], [(c.id, t) for c, t in zip(current, tokens, strict=True)]
 
 
 class LexicalIndex:
-    """BM25 over a store's chunks; ``folder`` persists it (None: memory only).
+    """BM25 over a store's chunks; ``folder`` holds ``lexical-NAME/`` (None: memory only).
 
-    >>> lexical = LexicalIndex(Path("my-index"), "default")   # doctest: +SKIP
+    >>> lexical = LexicalIndex.for_store(store)   # doctest: +SKIP
     >>> lexical.sync(store); lexical.search("quantum computing", 10)   # doctest: +SKIP
     """
 
     @classmethod
     def for_store(cls, store: ChromaStore) -> LexicalIndex:
-        """The lexical index of ``store``: a file in its index folder, in memory for a Chroma server."""
+        """The lexical index of ``store``: a folder in its index folder, in memory for a Chroma server."""
         return cls(store.folder, store.name)
 
     def __init__(self, folder: Path | None, name: str, *, recheck_seconds: float = 2.0) -> None:
-        self._path = folder / f"lexical-{name}.json" if folder is not None else None
+        self.path = folder / f"lexical-{name}" if folder is not None else None
+        self._legacy = folder / f"lexical-{name}.json" if folder is not None else None
         self._recheck = recheck_seconds
         self._lock = threading.Lock()
-        # source -> {"hash": str, "ids": [chunk ids], "tokens": [[token, ...], ...], "digest": str}
-        self._docs: dict[str, dict[str, Any]] = {}
-        self._loaded = False
+        self._engine: LexicalStore | None = None
         self._checked_at = float("-inf")
-        self._bm25: Any = None
-        self._ids: list[str] = []
-        self._sources: np.ndarray = np.array([], dtype=object)
-        self._idf: dict[str, float] = {}
         self._sentences: OrderedDict[str, list[list[str]]] = OrderedDict()
-        self.load_note = ""  # what was wrong with the file when it was read, for `rag check`
-        self.save_error = ""  # why the last save failed (a read-only folder, a full disk)
+        self.load_note = ""  # what was wrong with the index when it was opened, for `rag check`
+        self.save_error = ""  # why the index is kept in memory (a read-only folder, a full disk)
+
+    # -- opening -----------------------------------------------------------------------
+
+    def _open(self) -> LexicalStore:
+        if self._engine is not None:
+            return self._engine
+        if self.path is None:
+            self._engine = LexicalStore(None)
+            return self._engine
+        try:
+            engine = LexicalStore(self.path)
+        except LexicalStoreError as exc:
+            engine = self._open_again(exc)
+        self._engine = engine
+        if self._legacy is not None and self._legacy.is_file():
+            self._migrate(self._legacy)
+        return self._engine
+
+    def _open_again(self, error: LexicalStoreError) -> LexicalStore:
+        """A folder tantivy cannot open: remove it and start empty (the store has everything)."""
+        assert self.path is not None
+        self.load_note = f"{self.path} could not be opened ({error}); rebuilt from the store"
+        try:
+            shutil.rmtree(self.path)
+            return LexicalStore(self.path)
+        except (OSError, LexicalStoreError) as exc:
+            return self._in_memory(exc)
+
+    def _in_memory(self, error: Exception) -> LexicalStore:
+        self.save_error = f"cannot write {self.path}: {error}; the lexical index is kept in memory"
+        self._engine = LexicalStore(None)
+        return self._engine
+
+    def _migrate(self, legacy: Path) -> None:
+        """Move the tokens of an old JSON sidecar into the index, then remove the file."""
+        docs, note = read_sidecar(legacy)
+        if note:
+            self.load_note = note
+        changes = [(s, e["hash"], list(zip(e["ids"], e["tokens"], strict=True))) for s, e in sorted(docs.items())]
+        bar = tqdm(total=len(changes), desc=f"migrating {legacy.name}", unit="doc", file=sys.stderr,
+                   disable=not changes)
+        with bar:
+            for batch in _batches(changes, BATCH_DOCUMENTS):
+                if not self._write(batch):
+                    return  # kept in memory (read-only folder): the sync that follows builds it
+                bar.update(len(batch))
+        try:
+            legacy.unlink()
+        except OSError as exc:
+            self.save_error = f"cannot remove {legacy} after moving it into {self.path}: {exc.strerror or exc}"
+
+    def _write(self, changes: Iterable[Change], *, clear: bool = False) -> bool:
+        """Commit ``changes``; False when the folder cannot be written and the index moved to memory.
+
+        ``changes`` may be lazy (tokenized while the writer is open): nothing of them is
+        visible before the commit. Another writer holding the lock raises
+        ``LexicalStoreBusyError`` (``sync`` waits for its next turn); any other failure (a
+        read-only folder, a full disk) keeps the folder as it was and moves this process to
+        an index in memory, so questions are still answered.
+        """
+        engine = self._open()
+        try:
+            engine.replace_documents(changes, clear=clear)
+        except LexicalStoreBusyError:
+            raise
+        except (OSError, ValueError, LexicalStoreError) as exc:
+            if self.path is None:
+                raise
+            self._in_memory(exc)
+            return False
+        return True
 
     # -- keeping in step -------------------------------------------------------------
 
-    def _load(self) -> None:
-        if self._loaded:
-            return
-        self._loaded = True
-        if self._path is None or not self._path.is_file():
-            return
-        try:
-            data = json.loads(self._path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            self.load_note = f"{self._path} is unreadable ({type(exc).__name__}); rebuilt from the store"
-            return
-        docs = valid_entries(data)
-        if docs is None:
-            self.load_note = f"{self._path} has an unknown format or shape; rebuilt from the store"
-            return
-        dropped = len(data["docs"]) - len(docs)
-        if dropped:
-            self.load_note = f"{self._path}: {dropped} damaged document entries; tokenized again from the store"
-        self._docs = docs
-        self._rebuild()
-
-    def _save(self) -> None:
-        """Write the sidecar atomically; a failure keeps the old file and is remembered, not raised.
-
-        The sidecar is a cache of what the store holds: a reader in a read-only folder or a
-        full disk must not stop questions from being answered.
-        """
-        if self._path is None:
-            return
-        data = json.dumps({"format": _FORMAT, "docs": self._docs}, separators=(",", ":")).encode()
-        try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(self._path, data)
-        except OSError as exc:
-            self.save_error = f"cannot write {self._path}: {exc.strerror or exc}"
-        else:
-            self.save_error = ""
-
-    def _rebuild(self) -> None:
-        import bm25s
-
-        ids: list[str] = []
-        sources: list[str] = []
-        tokens: list[list[str]] = []
-        for source in sorted(self._docs):
-            entry = self._docs[source]
-            ids.extend(entry["ids"])
-            sources.extend([source] * len(entry["ids"]))
-            tokens.extend(entry["tokens"])
-        self._ids = ids
-        self._sources = np.array(sources, dtype=object)
-        df: Counter[str] = Counter()
-        for terms in tokens:
-            df.update(set(terms))
-        n = len(tokens)
-        self._idf = {t: math.log(1.0 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
-        if not ids:
-            self._bm25 = None
-            return
-        bm25 = bm25s.BM25()
-        bm25.index(tokens, show_progress=False)
-        self._bm25 = bm25
-
     def sync(self, store: ChromaStore, *, force: bool = False) -> bool:
-        """Match the store's manifest; returns True when anything changed."""
+        """Match the store's manifest; returns True when anything changed.
+
+        When another process is writing the index right now, this one keeps searching
+        what was last committed and tries again at its next sync.
+        """
         with self._lock:
-            self._load()
+            engine = self._open()
             now = time.monotonic()
             if not force and now - self._checked_at < self._recheck:
                 return False
             self._checked_at = now
-            wanted = {s: r.doc_hash for s, r in store.documents().items() if r.state == "complete"}
-            have = {s: e["hash"] for s, e in self._docs.items()}
-            stale = [s for s in have if wanted.get(s) != have[s]]
-            missing = [s for s in wanted if have.get(s) != wanted[s]]
+            engine.refresh()
+            wanted = _wanted(store.documents())
+            have = engine.documents()
+            stale = [s for s in sorted(have) if s not in wanted]
+            missing = [s for s in sorted(wanted) if have.get(s) != wanted[s]]
             if not stale and not missing:
                 return False
-            for source in stale:
-                del self._docs[source]
-            for source, chunks in store.chunks_of(missing).items():
-                current = [c for c in chunks if c.doc_hash == wanted[source]]
-                current.sort(key=lambda c: c.position)
-                tokens = tokenize([c.text for c in current])
-                self._docs[source] = {
-                    "hash": wanted[source],
-                    "ids": [c.id for c in current],
-                    "tokens": tokens,
-                    "digest": token_digest(tokens),
-                }
-            self._rebuild()
-            self._save()
+            try:
+                self._apply(store, wanted, stale, missing)
+            except LexicalStoreBusyError as exc:
+                self.save_error = str(exc)
+                self._checked_at = float("-inf")
+                return False
             return True
 
+    def _apply(self, store: ChromaStore, wanted: dict[str, str], stale: list[str], missing: list[str]) -> None:
+        if stale and not self._write([(s, None, []) for s in stale]):
+            missing = sorted(wanted)  # now in memory: everything is to be written
+        for sources in _batches(missing, BATCH_DOCUMENTS):
+            if not self._write(_current_tokens(store, wanted, sources)):
+                return self._apply(store, wanted, [], sorted(wanted))
+        return None
+
     def reload(self) -> None:
-        """Forget what is in memory: the next ``sync`` reads the file again (another process wrote it)."""
+        """See what another process committed: the next ``sync`` compares afresh."""
         with self._lock:
-            self._loaded = False
-            self._docs = {}
+            if self._engine is not None:
+                self._engine.refresh()
             self._checked_at = float("-inf")
-            self._rebuild()
 
     def problems(self, store: ChromaStore) -> list[str]:
         """Every way this index differs from the store's complete documents (empty when in step).
 
-        Reads the saved file afresh and re-tokenizes every chunk's text: tampered tokens
-        are found even when their digest was rewritten to match.
+        Opens the folder afresh and re-tokenizes every chunk's text, so stems that do not
+        match the text are found whatever version they carry.
         """
-        if self._path is None or not self._path.is_file():
+        if self.path is None or not self.path.is_dir():
             return []  # not built yet (or a Chroma server's, kept in memory): built from the store on first use
-        fresh = LexicalIndex(self._path.parent, self._path.name[len("lexical-") : -len(".json")])
-        with fresh._lock:
-            fresh._load()
-        out = [fresh.load_note] if fresh.load_note else []
-        wanted = {s: r.doc_hash for s, r in store.documents().items() if r.state == "complete"}
-        have = fresh._docs
-        for source in sorted(wanted.keys() - have.keys()):
-            out.append(f"lexical index: {source} is missing")
-        for source in sorted(have.keys() - wanted.keys()):
-            out.append(f"lexical index: {source} is not in the store")
-        both = sorted(s for s in wanted.keys() & have.keys())
-        for source, chunks in store.chunks_of(both).items():
-            entry = have[source]
-            current = sorted((c for c in chunks if c.doc_hash == wanted[source]), key=lambda c: c.position)
-            if entry["hash"] != wanted[source] or entry["ids"] != [c.id for c in current]:
+        try:
+            fresh = LexicalStore(self.path)
+        except LexicalStoreError as exc:
+            return [f"lexical index: {exc}"]
+        out = [self.load_note] if self.load_note else []
+        wanted = _wanted(store.documents())
+        have = fresh.documents()
+        out += [f"lexical index: {s} is missing" for s in sorted(wanted.keys() - have.keys())]
+        out += [f"lexical index: {s} is not in the store" for s in sorted(have.keys() - wanted.keys())]
+        both = sorted(wanted.keys() & have.keys())
+        for source, _, chunks in _current_tokens(store, wanted, both):
+            indexed = fresh.chunks_of(source)
+            if have[source] != wanted[source] or sorted(indexed) != sorted(c for c, _ in chunks):
                 out.append(f"lexical index: {source} holds another version than the store")
-            elif entry["tokens"] != tokenize([c.text for c in current]):
+            elif any(indexed[c] != list(t) for c, t in chunks):
                 out.append(f"lexical index: the tokens of {source} do not match its text")
         return out
 
     def rebuild_all(self, store: ChromaStore) -> None:
-        """Tokenize every document again from the store and save (``rag repair``)."""
+        """Tokenize every document again from the store and replace the whole index (``rag repair``)."""
         with self._lock:
-            self._loaded = True
-            self._docs = {}
-            self._checked_at = float("-inf")
-        self.sync(store, force=True)
-        if not self._docs:
-            with self._lock:
-                self._rebuild()
-                self._save()
+            self._open()
+            wanted = _wanted(store.documents())
+            sources = sorted(wanted)
+            first = sources[:BATCH_DOCUMENTS]
+            if self._write(_current_tokens(store, wanted, first), clear=True):
+                self._apply(store, wanted, [], sources[BATCH_DOCUMENTS:])
+            else:
+                self._apply(store, wanted, [], sources)
+            self._checked_at = time.monotonic()
+            self.load_note = ""
 
     # -- searching -------------------------------------------------------------------
 
     def search(self, query: str, top_k: int, sources: Sequence[str] | None = None) -> list[tuple[str, float]]:
-        """``(chunk_id, bm25 score)`` best first; only chunks with a positive score."""
+        """``(chunk_id, bm25 score)`` best first; only chunks holding a term of the query."""
         with self._lock:
-            bm25, ids, chunk_sources = self._bm25, self._ids, self._sources
-        if bm25 is None or top_k < 1:
-            return []
-        q = tokenize([query])[0]
-        if not q:
-            return []
-        mask = None
-        if sources is not None:
-            allowed = set(sources)
-            mask = np.fromiter((s in allowed for s in chunk_sources), dtype=np.float32, count=len(ids))
-            if not mask.any():
-                return []
-        scores = bm25.get_scores(q, weight_mask=mask)
-        k = min(top_k, len(ids))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(ids[i], float(scores[i])) for i in top if scores[i] > 0]
+            engine = self._open()
+        return engine.search(index_tokens([query])[0], top_k, sources)
 
-    def idf(self) -> dict[str, float]:
-        """Inverse document frequency of each term over the indexed chunks."""
-        return self._idf
+    def idf(self, terms: Iterable[str]) -> dict[str, float]:
+        """Inverse document frequency of each of ``terms`` that occurs in the indexed chunks."""
+        with self._lock:
+            engine = self._open()
+        chunks, counts = engine.doc_freq(terms)
+        return idf_from_counts(counts, chunks)
 
     def sentence_terms(self, chunk_id: str, text: str) -> list[list[str]]:
         """The tokens of each sentence of a chunk, remembered per chunk id."""
@@ -294,7 +256,7 @@ class LexicalIndex:
         if cached is not None:
             return cached
         spans = split_sentences(text)
-        terms = tokenize([text[s:e] for s, e in spans])
+        terms = index_tokens([text[s:e] for s, e in spans])
         with self._lock:
             self._sentences[chunk_id] = terms
             while len(self._sentences) > _SENTENCE_CACHE:
@@ -302,4 +264,11 @@ class LexicalIndex:
         return terms
 
     def __len__(self) -> int:
-        return len(self._ids)
+        with self._lock:
+            engine = self._open()
+        return engine.count()
+
+
+def _batches(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])

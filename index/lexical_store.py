@@ -1,14 +1,15 @@
 """A BM25 index of chunks on disk (tantivy), changed one document at a time.
 
-The candidate that replaces the bm25s JSON sidecar of ``index.lexical`` (issue 14,
-chosen by ``evals/perf/bench_scale.py``; see docs/design-notes.md). Opening it maps
+The engine under ``index.lexical.LexicalIndex`` (issue 14, chosen by
+``evals/perf/bench_scale.py``; see docs/design-notes.md). Opening it maps
 the index files instead of reading them, a document's chunks are added, replaced or
 deleted in one commit (a process killed before the commit leaves the previous state),
 and a search walks only the posting lists of the query's terms.
 
-The caller tokenizes (``index.lexical.tokenize``: lower case, English stop words
-removed, Snowball stems). The stems are stored space-joined in a field whose
-``whitespace`` tokenizer only splits, so tantivy stems and folds nothing itself. It
+The caller tokenizes (``index.text_terms.index_tokens``: lower case, English stop words
+removed, Snowball stems). The stems are kept space-joined in a field whose
+``whitespace`` tokenizer only splits, so tantivy stems and folds nothing itself; they
+are stored too, so ``rag check`` can compare them with the chunks' text. It
 scores with BM25, k1 = 1.2, b = 0.75 and the same idf as bm25s (whose k1 is 1.5).
 
 One process writes at a time: tantivy holds a lock file while a writer is open, and
@@ -37,12 +38,16 @@ class LexicalStoreError(Exception):
     """The lexical index on disk cannot be used as it is."""
 
 
+class LexicalStoreBusyError(LexicalStoreError):
+    """Another writer (in this process or another) holds the index's lock right now."""
+
+
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("chunk_id", stored=True, tokenizer_name="raw")
     builder.add_text_field("source", stored=False, tokenizer_name="raw")
     builder.add_text_field("version", stored=False, tokenizer_name="raw", fast=True)
-    builder.add_text_field("stems", stored=False, tokenizer_name="whitespace", index_option="freq")
+    builder.add_text_field("stems", stored=True, tokenizer_name="whitespace", index_option="freq")
     return builder.build()
 
 
@@ -65,22 +70,29 @@ class LexicalStore:
 
     # -- changing ----------------------------------------------------------------------
 
-    def replace_documents(self, documents: Iterable[tuple[str, str | None, Iterable[Chunk]]]) -> int:
+    def replace_documents(
+        self, documents: Iterable[tuple[str, str | None, Iterable[Chunk]]], *, clear: bool = False
+    ) -> int:
         """Apply ``(source, doc_hash, chunks)`` changes in one commit; a None hash deletes the document.
 
         Each document's previous chunks go and its given ``(chunk_id, stems)`` take their
-        place. Returns the number of chunks written. An error, or the process dying,
-        before the commit leaves the index exactly as it was.
+        place; ``clear`` empties the index first (a rebuild). Returns the number of chunks
+        written. An error, or the process dying, before the commit leaves the index exactly
+        as it was.
         """
         try:
             writer = self._index.writer(heap_size=_HEAP, num_threads=1)
         except ValueError as exc:
-            raise LexicalStoreError(
-                f"the lexical index in {self._folder} is being written by another process ({exc}); "
-                "wait for it to finish"
-            ) from exc
+            if "LockBusy" in str(exc):
+                raise LexicalStoreBusyError(
+                    f"the lexical index in {self._folder} is being written by another process ({exc}); "
+                    "wait for it to finish"
+                ) from exc
+            raise LexicalStoreError(f"cannot write the lexical index in {self._folder}: {exc}") from exc
         count = 0
         try:
+            if clear:
+                writer.delete_all_documents()
             for source, version, chunks in documents:
                 writer.delete_documents_by_term("source", source)
                 if version is None:
@@ -127,6 +139,28 @@ class LexicalStore:
             source, _, doc_hash = str(bucket["key"]).partition(_SEPARATOR)
             out[source] = doc_hash
         return out
+
+    def chunks_of(self, source: str) -> dict[str, list[str]]:
+        """The indexed chunks of ``source``: chunk id -> its stems, as stored."""
+        searcher = self._index.searcher()
+        if searcher.num_docs == 0:
+            return {}
+        query = tantivy.Query.term_query(self._schema, "source", source)
+        out: dict[str, list[str]] = {}
+        for _, address in searcher.search(query, searcher.num_docs).hits:
+            doc = searcher.doc(address)
+            out[str(doc["chunk_id"][0])] = str(doc["stems"][0]).split() if doc["stems"] else []
+        return out
+
+    def doc_freq(self, terms: Iterable[str]) -> tuple[int, dict[str, int]]:
+        """The number of chunks, and for each of ``terms`` held by any chunk the number holding it.
+
+        Chunks deleted since the last segment merge still count towards a term's number,
+        as they do in tantivy's own BM25 statistics.
+        """
+        searcher = self._index.searcher()
+        counts = {t: int(searcher.doc_freq("stems", t)) for t in set(terms) if t}
+        return int(searcher.num_docs), {t: n for t, n in counts.items() if n > 0}
 
     def count(self) -> int:
         """Number of chunks indexed."""

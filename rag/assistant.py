@@ -16,21 +16,22 @@ from index.embedding import Embedder
 from index.errors import ConfigError, RagError
 from index.ingest import FileProgressFn, ProgressFn, remove_documents
 from index.ingest import ingest as run_ingest
-from index.lexical import LexicalIndex, tokenize
+from index.lexical import LexicalIndex
 from index.models import DocumentRecord, Hit, IngestReport
 from index.names import document_path
 from index.repair import RepairReport, set_aside
 from index.repair import repair as repair_store
 from index.store import ChromaStore
+from index.text_terms import index_tokens
 from rag.chat import standalone_question
 from rag.citations import check_extractive
 from rag.condense import MessageLike
 from rag.config import MAX_TOP_K, Settings, build_embedder, build_llm_answerer, build_store
 from rag.extractive import NOT_FOUND, ExtractiveAnswerer
-from rag.lexical import Coverage, coverage
 from rag.llm import LLMBackend
 from rag.models import Answer
 from rag.retrieval import Retriever
+from rag.term_overlap import Coverage, coverage
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,8 @@ class Assistant:
             answer = self.llm_answerer.answer(question, hits)
         else:
             self.lexical.sync(self.store)  # its vocabulary tells what the documents never mention (any mode)
-            unknown = coverage(tokenize([question])[0], self.lexical.idf()) if len(self.lexical) else Coverage()
+            q_tokens = index_tokens([question])[0]
+            unknown = coverage(q_tokens, self.lexical.idf(q_tokens)) if len(self.lexical) else Coverage()
             answer = check_extractive(self.answerer.answer(question, hits, vector, unknown=unknown), NOT_FOUND)
         answer.timings.update(
             embed=(embedded - started) * 1000,

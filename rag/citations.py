@@ -28,7 +28,7 @@ from functools import lru_cache
 
 from index.models import Chunk
 from index.sentences import split_sentences
-from rag.lexical import idf_weights, terms
+from index.text_terms import idf_weights, terms
 from rag.models import Answer, Citation, SentenceSupport
 
 MIN_SUPPORT = 0.5

@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from index.text_terms import ANSWER_STOP_WORDS, terms, words
 from index.tokens import count_tokens
-from rag.lexical import STOP_WORDS, terms, words
 
 _CONNECTOR = re.compile(
     r"^\s*(?:and|but|also|so|then|or|ok(?:ay)?|what about|how about|and what about|what else)\b[\s,]*",
@@ -110,7 +110,7 @@ def names_something(question: str) -> bool:
     """
     for word in _CASED_WORD.findall(question)[1:]:
         lower = word.lower().replace("’", "'")
-        if word[0].isupper() and lower not in STOP_WORDS and lower != "i" and not lower.startswith("i'"):
+        if word[0].isupper() and lower not in ANSWER_STOP_WORDS and lower != "i" and not lower.startswith("i'"):
             return True
     return False
 

@@ -21,9 +21,10 @@ import numpy as np
 from index.embedding import Embedder
 from index.models import Hit
 from index.sentences import split_sentences
+from index.text_terms import idf_weights, terms
 from rag.answer_types import can_answer, expected_type
-from rag.lexical import Coverage, idf_weights, terms, weighted_overlap
 from rag.models import Answer, Citation
+from rag.term_overlap import Coverage, weighted_overlap
 
 NOT_FOUND = "Not found in the indexed documents."
 _CACHE_SIZE = 20_000
@@ -173,7 +174,7 @@ def choose(
 
     The best sentence, then others scoring close to it; failing those, its neighbour
     when that one completes the question's terms (see ``complement``). ``unknown`` tells
-    how many of the question's terms the index has never seen (``rag.lexical.coverage``).
+    how many of the question's terms the index has never seen (``rag.term_overlap.coverage``).
     """
     if not candidates:
         return []

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from typing import Literal, get_args
 
 from index.errors import ConfigError
-from index.lexical import LexicalIndex, tokenize
+from index.lexical import LexicalIndex
 from index.models import DocumentRecord, Hit
 from index.store import ChromaStore
+from index.text_terms import index_tokens
 from rag.fusion import FusionConfig, fuse, proximity, rerank_by_proximity
 
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
@@ -85,8 +86,8 @@ class Retriever:
         chunks.update({c.id: c for c in self._store.get_chunks(missing)})
         fused = [f for f in fused if f.chunk_id in chunks]
         if self.fusion.proximity_weight > 0:
-            terms = tokenize([question])[0]
-            idf = self._lexical.idf()
+            terms = index_tokens([question])[0]
+            idf = self._lexical.idf(terms)
             closeness = [
                 proximity(terms, self._lexical.sentence_terms(f.chunk_id, chunks[f.chunk_id].text), idf) for f in fused
             ]

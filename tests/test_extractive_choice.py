@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from index.models import Chunk, Hit
 from index.sentences import split_sentences
+from index.text_terms import terms
 from rag.config import Settings
 from rag.extractive import Candidate, ExtractiveConfig, choose
-from rag.lexical import Coverage, coverage, terms
+from rag.term_overlap import Coverage, coverage
 
 DEFAULT = Settings().extractive_config()
 

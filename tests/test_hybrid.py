@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from index.lexical import LexicalIndex, tokenize
+from index.lexical import LexicalIndex
+from index.text_terms import index_tokens
 from rag import Assistant, ConfigError, Settings
 from rag.fusion import FusionConfig, fuse
 from tests.conftest import ARTICLE
@@ -43,8 +44,8 @@ def test_unknown_fusion_method_is_an_error() -> None:
         fuse([("a", 1.0)], [], FusionConfig(lexical_weight=0.4, method="borda"))
 
 
-def test_tokenize_stems_and_drops_stop_words() -> None:
-    assert tokenize(["The researchers and the researching of computers"]) == [["research", "research", "comput"]]
+def test_index_tokens_stem_and_drops_stop_words() -> None:
+    assert index_tokens(["The researchers and the researching of computers"]) == [["research", "research", "comput"]]
 
 
 def test_retrieval_setting_is_validated() -> None:
@@ -67,7 +68,7 @@ def test_lexical_index_follows_add_edit_delete_and_survives_restarts(
     a.ingest([docs])
     hits = a.retrieve("Where do puffins nest?")
     assert hits and hits[0].chunk.display == "birds.txt" and hits[0].lexical is not None
-    assert (index_dir / "lexical-default.json").is_file()
+    assert (index_dir / "lexical-default").is_dir()
 
     (docs / "birds.txt").write_text("Gannets dive for mackerel off the coast.\n", encoding="utf-8")
     a.ingest([docs])
@@ -77,13 +78,13 @@ def test_lexical_index_follows_add_edit_delete_and_survives_restarts(
     a.delete([docs / "trains.txt"])
     assert a.retrieve("funicular") == []
 
-    # A new process reads the saved index and finds it current: nothing re-tokenized.
+    # A new process opens the saved index and finds it current: nothing re-tokenized.
     fresh = LexicalIndex(index_dir, "default")
     assert fresh.sync(a.store, force=True) is False
     assert len(fresh) == 1
 
-    # A lost or corrupt file is rebuilt from Chroma, the source of truth.
-    (index_dir / "lexical-default.json").write_text("{not json", encoding="utf-8")
+    # A lost or corrupt index is rebuilt from Chroma, the source of truth.
+    (index_dir / "lexical-default" / "meta.json").write_text("{not json", encoding="utf-8")
     rebuilt = LexicalIndex(index_dir, "default")
     assert rebuilt.sync(a.store, force=True) is True
     assert [cid for cid, _ in rebuilt.search("gannets", 5)] == [h.chunk.id for h in a.retrieve("gannets")]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from index.lexical import tokenize
 from index.lexical_store import LexicalStore, LexicalStoreError
+from index.text_terms import index_tokens
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,7 +24,7 @@ TEXTS = {
 
 
 def chunks(source: str, texts: list[str], version: str = "v1") -> list[tuple[str, list[str]]]:
-    return [(f"{source}#{version}#{i}", tokens) for i, tokens in enumerate(tokenize(texts))]
+    return [(f"{source}#{version}#{i}", tokens) for i, tokens in enumerate(index_tokens(texts))]
 
 
 def filled(folder: Path | None) -> LexicalStore:
@@ -40,10 +40,10 @@ def ids(hits: list[tuple[str, float]]) -> list[str]:
 
 def test_search_ranks_the_matching_passage_first(tmp_path: Path) -> None:
     store = filled(tmp_path / "lex")
-    hits = store.search(tokenize(["What is a neutron star made of?"])[0], 10)
+    hits = store.search(index_tokens(["What is a neutron star made of?"])[0], 10)
     assert ids(hits)[0] == "stars.txt#v1#0"
     assert all(score > 0 for _, score in hits)
-    assert ids(store.search(tokenize(["penguins swimming"])[0], 5)) == ["birds.txt#v1#0"]
+    assert ids(store.search(index_tokens(["penguins swimming"])[0], 5)) == ["birds.txt#v1#0"]
     assert store.search([], 5) == [] and store.search(["penguin"], 0) == []
     assert store.search(["unknownterm"], 5) == []
 
@@ -57,20 +57,20 @@ def test_add_replace_and_delete_one_document(tmp_path: Path) -> None:
     assert store.replace_document("birds.txt", "v2", new) == 1
     assert store.count() == 3
     assert store.documents() == {"birds.txt": "v2", "stars.txt": "v1"}
-    assert store.search(tokenize(["penguins"])[0], 5) == []  # the old version's chunks are gone
-    assert ids(store.search(tokenize(["owls at night"])[0], 5)) == ["birds.txt#v2#0"]
+    assert store.search(index_tokens(["penguins"])[0], 5) == []  # the old version's chunks are gone
+    assert ids(store.search(index_tokens(["owls at night"])[0], 5)) == ["birds.txt#v2#0"]
 
     store.delete_document("stars.txt")
     assert store.count() == 1
     assert store.documents() == {"birds.txt": "v2"}
-    assert store.search(tokenize(["neutron star"])[0], 5) == []
+    assert store.search(index_tokens(["neutron star"])[0], 5) == []
     store.delete_document("never-indexed.txt")  # nothing to do, no error
     assert store.count() == 1
 
 
 def test_sources_filter_keeps_the_scores(tmp_path: Path) -> None:
     store = filled(None)
-    query = tokenize(["stars and penguins"])[0]
+    query = index_tokens(["stars and penguins"])[0]
     everything = dict(store.search(query, 10))
     only_birds = store.search(query, 10, sources=["birds.txt"])
     assert ids(only_birds) == ["birds.txt#v1#0"]
@@ -81,7 +81,7 @@ def test_sources_filter_keeps_the_scores(tmp_path: Path) -> None:
 def test_reopen_reads_what_was_written(tmp_path: Path) -> None:
     folder = tmp_path / "lex"
     first = filled(folder)
-    query = tokenize(["hydrogen fusion in stars"])[0]
+    query = index_tokens(["hydrogen fusion in stars"])[0]
     before = first.search(query, 10)
     first.close()
     again = LexicalStore(folder)
@@ -127,7 +127,7 @@ WRITER = textwrap.dedent("""
 @pytest.mark.slow
 def test_a_write_killed_before_its_commit_leaves_the_previous_state(tmp_path: Path) -> None:
     folder = tmp_path / "lex"
-    query = tokenize(["penguins and neutron stars"])[0]
+    query = index_tokens(["penguins and neutron stars"])[0]
     before = filled(folder).search(query, 10)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(folder)], stdout=subprocess.PIPE, text=True, env=env)
@@ -170,5 +170,5 @@ def test_generated_passages_are_tokenized_as_index_lexical_does() -> None:
 
     sample = list(passages(40, per_document=20))
     assert [p.source for p in sample[19:21]] == ["doc-0000000", "doc-0000001"]
-    assert [list(p.tokens) for p in sample] == tokenize([p.text for p in sample])
+    assert [list(p.tokens) for p in sample] == index_tokens([p.text for p in sample])
     assert [p.words for p in passages(40, per_document=20)] == [p.words for p in sample]  # fixed seed

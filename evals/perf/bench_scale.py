@@ -2,7 +2,7 @@
 
 For each size and engine, two fresh worker processes run over generated passages
 (``evals.perf.scale_corpus``: fixed seed, Zipf-like vocabulary, ~170 words, documents
-of 20 passages), already tokenized the way ``index.lexical.tokenize`` does it:
+of 20 passages), already tokenized the way ``index.text_terms.index_tokens`` does it:
 
 1. *build*: every document into an empty index (engine time only, not generation);
 2. *serve*: open the index and answer one search (``open_s``, imports excluded), then
@@ -118,9 +118,9 @@ def hybrid_latencies(engine: Any, dense_folder: Path, question_tokens: Sequence[
 
 
 def work_serve(engine_name: str, folder: Path, n_queries: int, repeat: int, dense: Path | None) -> dict[str, Any]:
-    from index.lexical import tokenize
+    from index.text_terms import index_tokens
 
-    question_tokens = [t for t in tokenize(queries(n_queries)) if t]
+    question_tokens = [t for t in index_tokens(queries(n_queries)) if t]
     extra = [next(documents(passages(PER_DOCUMENT, per_document=PER_DOCUMENT, seed=100 + i, prefix=f"new{i}")))
              for i in range(repeat)]
     started = time.perf_counter()

@@ -73,14 +73,14 @@ def zipf_weights(size: int, s: float = ZIPF_S) -> np.ndarray:
 
 
 def stems_of(words: list[str]) -> list[str]:
-    """Each word's token as ``index.lexical.tokenize`` makes it ("" for a stop word).
+    """Each word's token as ``index.text_terms.index_tokens`` makes it ("" for a stop word).
 
     Generated text is vocabulary words ([a-z]{2,}) between spaces and full stops, so
     tokenizing a passage is the same as mapping each of its words through this table.
     """
-    from index.lexical import tokenize
+    from index.text_terms import index_tokens
 
-    return [t[0] if t else "" for t in tokenize(words)]
+    return [t[0] if t else "" for t in index_tokens(words)]
 
 
 def passages(count: int, *, per_document: int = 20, seed: int = 1, prefix: str = "doc") -> Iterator[Passage]:

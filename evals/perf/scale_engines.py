@@ -1,10 +1,10 @@
 """The lexical engines the scale benchmark compares, behind one small interface.
 
-Every engine gets the same pre-tokenized chunks (``index.lexical.tokenize``'s stems),
+Every engine gets the same pre-tokenized chunks (``index.text_terms.index_tokens``'s stems),
 so the benchmark times the index, not the tokenizer:
 
-- ``json``: today's ``index.lexical.LexicalIndex`` (bm25s, one JSON file), driven the
-  way its ``sync`` drives it: every change rebuilds the whole BM25 matrix and rewrites
+- ``json``: the bm25s JSON sidecar ``index.lexical`` used before tantivy, driven the
+  way its ``sync`` drove it: every change rebuilds the whole BM25 matrix and rewrites
   the file;
 - ``fts5``: ``evals.perf.fts5_candidate.LexicalStore`` (SQLite FTS5, bm25s scoring of the
   best candidates);
@@ -31,40 +31,70 @@ class Engine(Protocol):
 
 
 class JsonSidecar:
-    """Today's bm25s index, used through the steps of ``LexicalIndex.sync`` after tokenizing."""
+    """The bm25s index that ``index.lexical`` kept before tantivy: one JSON file, rebuilt whole.
+
+    Driven the way its ``sync`` drove it: every change rebuilds the whole BM25 matrix and
+    rewrites the file; opening reads the file and rebuilds.
+    """
 
     def __init__(self, folder: Path) -> None:
-        from index.lexical import LexicalIndex
+        from index.lexical_legacy import read_sidecar
 
-        self._index = LexicalIndex(folder, "bench")
-        self._index._load()
+        self._path = folder / "lexical-bench.json"
+        self._docs: dict[str, dict[str, Any]] = read_sidecar(self._path)[0] if self._path.is_file() else {}
+        self._bm25: Any = None
+        self._ids: list[str] = []
+        if self._docs:
+            self._rebuild()
 
     def build(self, documents: Iterable[tuple[str, str, Chunks]]) -> None:
         """All documents at once, as a first sync does: one rebuild, one save."""
         for source, doc_hash, chunks in documents:
             self._set(source, doc_hash, chunks)
-        self._index._rebuild()
-        self._index._save()
+        self._rebuild()
+        self._save()
 
     def _set(self, source: str, doc_hash: str, chunks: Chunks) -> None:
-        self._index._docs[source] = {
-            "hash": doc_hash, "ids": [c for c, _ in chunks], "tokens": [list(t) for _, t in chunks],
-        }
+        from index.lexical_legacy import token_digest
+
+        tokens = [list(t) for _, t in chunks]
+        self._docs[source] = {"hash": doc_hash, "ids": [c for c, _ in chunks], "tokens": tokens,
+                              "digest": token_digest(tokens)}
+
+    def _rebuild(self) -> None:
+        import bm25s
+
+        ids: list[str] = []
+        tokens: list[list[str]] = []
+        for source in sorted(self._docs):
+            ids.extend(self._docs[source]["ids"])
+            tokens.extend(self._docs[source]["tokens"])
+        self._ids = ids
+        self._bm25 = None
+        if ids:
+            self._bm25 = bm25s.BM25()
+            self._bm25.index(tokens, show_progress=False)
+
+    def _save(self) -> None:
+        from index.atomic import write_atomically
+        from index.lexical_legacy import sidecar_bytes
+
+        write_atomically(self._path, sidecar_bytes(self._docs))
 
     def replace_document(self, source: str, doc_hash: str, chunks: Chunks) -> None:
         self._set(source, doc_hash, chunks)
-        self._index._rebuild()
-        self._index._save()
+        self._rebuild()
+        self._save()
 
     def delete_document(self, source: str) -> None:
-        self._index._docs.pop(source, None)
-        self._index._rebuild()
-        self._index._save()
+        self._docs.pop(source, None)
+        self._rebuild()
+        self._save()
 
     def search(self, tokens: Sequence[str], k: int) -> list[tuple[str, float]]:
         import numpy as np
 
-        bm25, ids = self._index._bm25, self._index._ids
+        bm25, ids = self._bm25, self._ids
         known = [t for t in tokens if t in bm25.vocab_dict] if bm25 is not None else []
         if not known:
             return []
@@ -74,7 +104,7 @@ class JsonSidecar:
         return [(ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
     def count(self) -> int:
-        return len(self._index)
+        return len(self._ids)
 
     def close(self) -> None:
         pass

@@ -1,6 +1,6 @@
 """Do the candidate lexical engines rank like today's bm25s index? Top-10 overlap, hit@5 and MRR.
 
-Two small corpora, tokenized with ``index.lexical.tokenize`` for every engine:
+Two small corpora, tokenized with ``index.text_terms.index_tokens`` for every engine:
 
 - the repository's docs (``README.md`` and ``docs/*.md``) split into paragraphs, queried
   with the docs eval set's questions and a few hundred of the paragraphs' own sentences;
@@ -26,8 +26,8 @@ from typing import Any
 
 from evals.perf.bench_ingest import REPO, XQUAD, shared_dir
 from evals.perf.scale_engines import open_engine
-from index.lexical import tokenize
 from index.sentences import split_sentences
+from index.text_terms import index_tokens
 
 CANDIDATES = ("fts5", "fts5-raw", "tantivy")
 
@@ -66,7 +66,7 @@ def xquad_corpus(path: Path) -> Corpus | None:
 
 def build(engine: str, corpus: Corpus, folder: Path) -> Any:
     index = open_engine(engine, folder / engine)
-    tokens = tokenize([text for _, text in corpus.passages])
+    tokens = index_tokens([text for _, text in corpus.passages])
     # one document per passage: their order is the same for every engine
     index.build((pid, "v1", [(pid, t)]) for (pid, _), t in zip(corpus.passages, tokens, strict=True))
     return index
@@ -74,7 +74,7 @@ def build(engine: str, corpus: Corpus, folder: Path) -> Any:
 
 def compare(corpus: Corpus, engines: Sequence[str]) -> list[dict[str, Any]]:
     """One row per engine (bm25s first): overlap@10 with bm25s, identical top-10 share, hit@5, MRR@10."""
-    query_tokens = tokenize([q for q, _ in corpus.queries])
+    query_tokens = index_tokens([q for q, _ in corpus.queries])
     with tempfile.TemporaryDirectory(prefix="scale-parity-") as tmp:
         results: dict[str, list[list[str]]] = {}
         for engine in ("json", *engines):
