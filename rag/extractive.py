@@ -13,19 +13,23 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from index.embedding import Embedder
+from index.lexical import LexicalIndex, tokenize
 from index.models import Hit
 from index.sentences import split_sentences
+from index.store import ChromaStore
 from rag.answer_types import can_answer, expected_type
-from rag.lexical import Coverage, idf_weights, terms, weighted_overlap
+from rag.answering import NOT_FOUND, AnswererParts, PreparedQuestion, words_a_few_at_a_time
+from rag.citations import check_extractive
+from rag.config import Settings
+from rag.lexical import Coverage, coverage, idf_weights, terms, weighted_overlap
 from rag.models import Answer, Citation
 
-NOT_FOUND = "Not found in the indexed documents."
 _CACHE_SIZE = 20_000
 _ALL_KNOWN = Coverage()
 
@@ -208,15 +212,29 @@ def compose(question: str, chosen: Sequence[Candidate], hits: Sequence[Hit]) -> 
 
 
 class ExtractiveAnswerer:
-    """Answer by quoting the retrieved sentences that best support an answer.
+    """Answer by quoting the retrieved sentences that best support an answer, then check the quotes.
 
-    >>> answerer = ExtractiveAnswerer(embedder)            # doctest: +SKIP
-    >>> answerer.answer("Who is Doug Fuller?", hits)       # doctest: +SKIP
+    With the index's ``store`` and ``lexical`` index it also knows which of a question's
+    terms the documents never mention (see ``choose``); without them every term counts as known.
+
+    >>> answerer = ExtractiveAnswerer(embedder, store=store, lexical=lexical)   # doctest: +SKIP
+    >>> answerer.answer(prepared).text                                          # doctest: +SKIP
     """
 
-    def __init__(self, embedder: Embedder, config: ExtractiveConfig | None = None) -> None:
+    name = "extractive"
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        config: ExtractiveConfig | None = None,
+        *,
+        store: ChromaStore | None = None,
+        lexical: LexicalIndex | None = None,
+    ) -> None:
         self._embedder = embedder
         self.config = config or ExtractiveConfig()
+        self._store = store
+        self._lexical = lexical
         self._cache: OrderedDict[tuple[str, int, int], list[float]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -238,10 +256,28 @@ class ExtractiveAnswerer:
                     self._cache.popitem(last=False)
         return [known[k] for k in keys]
 
-    def answer(
+    def unknown_terms(self, question: str) -> Coverage:
+        """How many of ``question``'s terms the index has never seen (none without a lexical index)."""
+        if self._lexical is None or self._store is None:
+            return _ALL_KNOWN
+        self._lexical.sync(self._store)  # its vocabulary tells what the documents never mention (any mode)
+        return coverage(tokenize([question])[0], self._lexical.idf()) if len(self._lexical) else Coverage()
+
+    def answer(self, question: PreparedQuestion) -> Answer:
+        """The best-supported sentences of the question's passages, their citations checked."""
+        unknown = self.unknown_terms(question.text)
+        return check_extractive(self.quote(question.text, question.hits, question.vector, unknown=unknown), NOT_FOUND)
+
+    def stream(self, question: PreparedQuestion) -> Iterator[str | Answer]:
+        """The whole answer at once, yielded a few words at a time, then the ``Answer``."""
+        answer = self.answer(question)
+        yield from words_a_few_at_a_time(answer.text)
+        yield answer
+
+    def quote(
         self, question: str, hits: Sequence[Hit], question_vector: Sequence[float], *, unknown: Coverage = _ALL_KNOWN
     ) -> Answer:
-        """Quote the best-supported sentences of ``hits``; ``unknown`` as in ``choose``."""
+        """Quote the best-supported sentences of ``hits`` (citations not yet checked); ``unknown`` as in ``choose``."""
         started = time.perf_counter()
         spans = preselect(question, candidate_spans(hits, self.config.min_words), self.config.embed_candidates)
         vectors = self._sentence_vectors(spans)
@@ -258,3 +294,11 @@ class ExtractiveAnswerer:
             abstained=not citations,
             timings={"answer": (time.perf_counter() - started) * 1000},
         )
+
+
+def build(settings: Settings, parts: AnswererParts) -> ExtractiveAnswerer:
+    """The extractive answerer ``settings`` describe, over the index's own vocabulary (``rag.parts``)."""
+    return ExtractiveAnswerer(
+        parts.embedder, ExtractiveConfig(max_sentences=settings.answer_sentences),
+        store=parts.store, lexical=parts.lexical,
+    )

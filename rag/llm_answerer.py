@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 from index.models import Hit
 from index.tokens import count_tokens
+from rag.answering import AnswererParts, PreparedQuestion
 from rag.citations import MIN_SUPPORT, check_answer
 from rag.condense import Message, format_history, previous_user_questions, rule_condense, trim_history
+from rag.config import Settings, llm_options
 from rag.errors import LLMError
-from rag.llm import LLMBackend
+from rag.llm import LLMBackend, build_backend
 from rag.models import Answer
 from rag.packing import PackedSource, context_budget, format_sources, pack_sources
 from rag.prompting import ANSWER, CONDENSE, load_prompt, no_answer_text
@@ -49,7 +51,7 @@ class LLMAnswerer:
     """Generate a cited answer from retrieved passages, then check every citation.
 
     >>> answerer = LLMAnswerer(build_backend(LLMOptions("ollama:llama3.2")))   # doctest: +SKIP
-    >>> answerer.answer("Who is Doug Fuller?", hits).unsupported               # doctest: +SKIP
+    >>> answerer.answer(prepared).unsupported                                    # doctest: +SKIP
     """
 
     def __init__(self, backend: LLMBackend, config: LLMAnswerConfig | None = None) -> None:
@@ -59,6 +61,11 @@ class LLMAnswerer:
         self.no_answer = no_answer_text(self.config.prompts_dir)
         load_prompt(ANSWER, self.config.prompts_dir)
         load_prompt(CONDENSE, self.config.prompts_dir)
+
+    @property
+    def name(self) -> str:
+        """The backend's ``provider:model`` (``Answer.backend``)."""
+        return self.backend.name
 
     def prepare(self, question: str, hits: Sequence[Hit]) -> PreparedPrompt:
         """Pack as many sources as the window leaves room for and render the answer prompt."""
@@ -100,20 +107,22 @@ class LLMAnswerer:
             backend=self.backend.name,
         )
 
-    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
+    def answer(self, question: PreparedQuestion) -> Answer:
+        """Generate from the question's passages and check the citations."""
         started = time.perf_counter()
-        prepared = self.prepare(question, hits)
+        prepared = self.prepare(question.text, question.hits)
         raw = self.backend.complete(prepared.text)
-        return self.finish(question, hits, prepared, raw, {"answer": (time.perf_counter() - started) * 1000})
+        timings = {"answer": (time.perf_counter() - started) * 1000}
+        return self.finish(question.text, question.hits, prepared, raw, timings)
 
-    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[str | Answer]:
+    def stream(self, question: PreparedQuestion) -> Iterator[str | Answer]:
         """Yield the model's text as it arrives, then the checked ``Answer``.
 
         The streamed text is the raw output; the final ``Answer.text`` has any
         invented ``[n]`` removed, so front ends should replace what they showed.
         """
         started = time.perf_counter()
-        prepared = self.prepare(question, hits)
+        prepared = self.prepare(question.text, question.hits)
         pieces: list[str] = []
         first: float | None = None
         for piece in self.backend.stream(prepared.text):
@@ -124,7 +133,7 @@ class LLMAnswerer:
         timings = {"answer": (time.perf_counter() - started) * 1000}
         if first is not None:
             timings["first_token"] = (first - started) * 1000
-        yield self.finish(question, hits, prepared, "".join(pieces), timings)
+        yield self.finish(question.text, question.hits, prepared, "".join(pieces), timings)
 
     def condense(self, history: Sequence[Message], question: str) -> str:
         """Rewrite a follow-up into a standalone question with the model (history trimmed to budget)."""
@@ -139,6 +148,18 @@ class LLMAnswerer:
         if not plausible_rewrite(rewritten):  # small models ramble: fall back to the rule
             return rule_condense(previous_user_questions(kept), question)
         return rewritten
+
+
+def build(settings: Settings, parts: AnswererParts) -> LLMAnswerer:
+    """The LLM answerer ``settings`` describe, around ``parts.llm`` or the backend ``settings.llm`` names."""
+    backend = parts.llm if parts.llm is not None else build_backend(llm_options(settings))
+    config = LLMAnswerConfig(
+        context_window=settings.llm_context_window,
+        max_tokens=settings.llm_max_tokens,
+        history_tokens=settings.history_tokens,
+        prompts_dir=settings.prompts_dir,
+    )
+    return LLMAnswerer(backend, config)
 
 
 def plausible_rewrite(text: str, max_words: int = MAX_REWRITE_WORDS) -> bool:

@@ -103,7 +103,7 @@ def test_a_failed_save_keeps_the_old_file(
 
     lexical = LexicalIndex(sidecar.parent, "default")
     monkeypatch.setattr(os, "replace", full_disk)
-    lexical.rebuild_all(a.store)
+    lexical.rebuild_all(a._store)
     assert "No space left on device" in lexical.save_error
     assert sidecar.read_bytes() == before
     assert not [p for p in sidecar.parent.iterdir() if p.name.endswith(".tmp")]

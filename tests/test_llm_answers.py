@@ -57,10 +57,9 @@ def cite_and_invent(prompt: str) -> str:
 
 
 def llm_assistant(base: Assistant, backend: Scripted, **config: object) -> Assistant:
-    a = Assistant(store=base.store, embedder=base.embedder, settings=base.settings, llm=backend)
     if config:
-        a.llm_answerer = LLMAnswerer(backend, LLMAnswerConfig(**config))  # type: ignore[arg-type]
-    return a
+        return base.variant(answerer=LLMAnswerer(backend, LLMAnswerConfig(**config)))  # type: ignore[arg-type]
+    return base.variant(llm=backend)
 
 
 def test_ask_checks_the_generated_citations(article_assistant: Assistant) -> None:
