@@ -19,6 +19,7 @@ from index.repair import RepairReport
 from index.store import ChromaStore
 from rag.answering import Answerer, PreparedQuestion
 from rag.assistant import Assistant, IndexStatus
+from rag.condense import Message
 from rag.config import Settings
 from rag.errors import (
     ConfigError,
@@ -61,6 +62,7 @@ __all__ = [
     "LLMAnswerer",
     "LLMBackend",
     "LLMError",
+    "Message",
     "OnnxEmbedder",
     "PreparedQuestion",
     "RagError",

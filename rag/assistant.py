@@ -145,6 +145,11 @@ class Assistant:
         return self._store.location
 
     @property
+    def folder(self) -> Path | None:
+        """The embedded index's folder (the lexical index lives there too); None for a Chroma server."""
+        return self._store.folder
+
+    @property
     def collection(self) -> str:
         """The name of the index's Chroma collection."""
         return self._store.name

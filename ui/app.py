@@ -73,7 +73,7 @@ class UIConfig:
 
 def default_uploads_dir(assistant: Assistant) -> Path:
     """``INDEX/uploads``: uploads live inside the index folder, so they go (and stay ignored) with it."""
-    return Path(assistant.settings.index_dir).expanduser().resolve() / "uploads"
+    return (assistant.folder or Path(assistant.settings.index_dir)).expanduser().resolve() / "uploads"
 
 
 def build_app(assistant: Assistant, config: UIConfig | None = None) -> gr.Blocks:
