@@ -354,7 +354,8 @@ class Assistant:
         meta = self._store.fingerprint()
         records = self._store.documents()
         location = self._store.location
-        size = _folder_size(Path(location)) if not self.settings.chroma_url and Path(location).is_dir() else None
+        folder = self._store.folder  # None for a Chroma server
+        size = _folder_size(folder) if folder is not None and folder.is_dir() else None
         return IndexStatus(
             location=location,
             collection=self._store.name,
