@@ -24,7 +24,7 @@ from index.models import Hit
 from index.sentences import split_sentences
 from index.store import ChromaStore
 from rag.answer_types import can_answer, expected_type
-from rag.answering import NOT_FOUND, AnswererParts, PreparedQuestion, words_a_few_at_a_time
+from rag.answering import NOT_FOUND, Answerer, AnswererParts, PreparedQuestion, words_a_few_at_a_time
 from rag.citations import check_extractive
 from rag.config import Settings
 from rag.lexical import Coverage, coverage, idf_weights, terms, weighted_overlap
@@ -296,7 +296,7 @@ class ExtractiveAnswerer:
         )
 
 
-def build(settings: Settings, parts: AnswererParts) -> ExtractiveAnswerer:
+def build(settings: Settings, parts: AnswererParts) -> Answerer:
     """The extractive answerer ``settings`` describe, over the index's own vocabulary (``rag.parts``)."""
     return ExtractiveAnswerer(
         parts.embedder, ExtractiveConfig(max_sentences=settings.answer_sentences),

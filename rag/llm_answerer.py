@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from index.models import Hit
 from index.tokens import count_tokens
-from rag.answering import AnswererParts, PreparedQuestion
+from rag.answering import Answerer, AnswererParts, PreparedQuestion
 from rag.citations import MIN_SUPPORT, check_answer
 from rag.condense import Message, format_history, previous_user_questions, rule_condense, trim_history
 from rag.config import Settings, llm_options
@@ -150,7 +150,7 @@ class LLMAnswerer:
         return rewritten
 
 
-def build(settings: Settings, parts: AnswererParts) -> LLMAnswerer:
+def build(settings: Settings, parts: AnswererParts) -> Answerer:
     """The LLM answerer ``settings`` describe, around ``parts.llm`` or the backend ``settings.llm`` names."""
     backend = parts.llm if parts.llm is not None else build_backend(llm_options(settings))
     config = LLMAnswerConfig(
