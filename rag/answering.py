@@ -7,8 +7,8 @@ passages never reaches an answerer: ``nothing_found`` makes that answer, for all
 
 Answerers are named by the ``llm`` setting: "" (or "extractive") the offline default,
 ``provider:model`` a language model (``rag.llm``). ``ANSWERERS`` maps each name to the
-module whose ``build(settings, parts)`` makes it; ``rag.parts`` calls it, and ``Settings``
-accepts exactly the names listed here (``answerer_name``).
+function ``build(settings, parts) -> Answerer`` that makes it; ``rag.parts`` imports and
+calls it, and ``Settings`` accepts exactly the names listed here (``answerer_name``).
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from rag.models import Answer
 
 NOT_FOUND = "Not found in the indexed documents."
 
-# answerer name -> the module whose build(settings, parts) makes it. "llm" is any provider:model of
-# rag.llm; another name is chosen by ``llm = "NAME:..."`` (e.g. "reader": "rag.reader").
+# answerer name -> "module:function" building it from (settings, AnswererParts). "llm" is any
+# provider:model of rag.llm; another name is chosen by ``llm = "NAME:..."`` (e.g. "reader": "rag.reader:build").
 ANSWERERS = {
-    "extractive": "rag.extractive",
-    "llm": "rag.llm_answerer",
+    "extractive": "rag.parts:build_extractive",
+    "llm": "rag.parts:build_llm",
 }
 
 
@@ -70,7 +70,7 @@ class Answerer(Protocol):
 
 @dataclass(frozen=True)
 class AnswererParts:
-    """What an answerer may be built from (``rag.parts`` passes it to the module's ``build``).
+    """What an answerer may be built from (``rag.parts`` passes it to the ``build`` function).
 
     ``llm`` is a backend given by the caller instead of the one the settings name.
     """

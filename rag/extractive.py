@@ -24,9 +24,8 @@ from index.models import Hit
 from index.sentences import split_sentences
 from index.store import ChromaStore
 from rag.answer_types import can_answer, expected_type
-from rag.answering import NOT_FOUND, Answerer, AnswererParts, PreparedQuestion, words_a_few_at_a_time
+from rag.answering import NOT_FOUND, PreparedQuestion, words_a_few_at_a_time
 from rag.citations import check_extractive
-from rag.config import Settings
 from rag.lexical import Coverage, coverage, idf_weights, terms, weighted_overlap
 from rag.models import Answer, Citation
 
@@ -295,10 +294,3 @@ class ExtractiveAnswerer:
             timings={"answer": (time.perf_counter() - started) * 1000},
         )
 
-
-def build(settings: Settings, parts: AnswererParts) -> Answerer:
-    """The extractive answerer ``settings`` describe, over the index's own vocabulary (``rag.parts``)."""
-    return ExtractiveAnswerer(
-        parts.embedder, ExtractiveConfig(max_sentences=settings.answer_sentences),
-        store=parts.store, lexical=parts.lexical,
-    )

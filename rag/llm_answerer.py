@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 from index.models import Hit
 from index.tokens import count_tokens
-from rag.answering import Answerer, AnswererParts, PreparedQuestion
+from rag.answering import PreparedQuestion
 from rag.citations import MIN_SUPPORT, check_answer
 from rag.condense import Message, format_history, previous_user_questions, rule_condense, trim_history
-from rag.config import Settings, llm_options
 from rag.errors import LLMError
-from rag.llm import LLMBackend, build_backend
+from rag.llm import LLMBackend
 from rag.models import Answer
 from rag.packing import PackedSource, context_budget, format_sources, pack_sources
 from rag.prompting import ANSWER, CONDENSE, load_prompt, no_answer_text
@@ -148,18 +147,6 @@ class LLMAnswerer:
         if not plausible_rewrite(rewritten):  # small models ramble: fall back to the rule
             return rule_condense(previous_user_questions(kept), question)
         return rewritten
-
-
-def build(settings: Settings, parts: AnswererParts) -> Answerer:
-    """The LLM answerer ``settings`` describe, around ``parts.llm`` or the backend ``settings.llm`` names."""
-    backend = parts.llm if parts.llm is not None else build_backend(llm_options(settings))
-    config = LLMAnswerConfig(
-        context_window=settings.llm_context_window,
-        max_tokens=settings.llm_max_tokens,
-        history_tokens=settings.history_tokens,
-        prompts_dir=settings.prompts_dir,
-    )
-    return LLMAnswerer(backend, config)
 
 
 def plausible_rewrite(text: str, max_words: int = MAX_REWRITE_WORDS) -> bool:

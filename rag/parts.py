@@ -16,9 +16,11 @@ from index.embedding import Embedder, SentenceTransformerEmbedder
 from index.lexical import LexicalIndex
 from index.store import ChromaStore
 from rag.answering import ANSWERERS, Answerer, AnswererParts, answerer_name
-from rag.config import Settings, check_index_folder
+from rag.config import Settings, check_index_folder, llm_options
+from rag.extractive import ExtractiveAnswerer, ExtractiveConfig
 from rag.fusion import FusionConfig
-from rag.llm import LLMBackend
+from rag.llm import LLMBackend, build_backend
+from rag.llm_answerer import LLMAnswerConfig, LLMAnswerer
 from rag.retrieval import Retriever
 
 if TYPE_CHECKING:
@@ -62,11 +64,29 @@ def build_embedder(settings: Settings, *, quiet: bool = True) -> OnnxEmbedder | 
     )
 
 
+def build_extractive(settings: Settings, parts: AnswererParts) -> Answerer:
+    """The extractive answerer, over the index's own vocabulary (its store and lexical index)."""
+    config = ExtractiveConfig(max_sentences=settings.answer_sentences)
+    return ExtractiveAnswerer(parts.embedder, config, store=parts.store, lexical=parts.lexical)
+
+
+def build_llm(settings: Settings, parts: AnswererParts) -> Answerer:
+    """The LLM answerer, around ``parts.llm`` or the backend ``settings.llm`` names."""
+    backend = parts.llm if parts.llm is not None else build_backend(llm_options(settings))
+    config = LLMAnswerConfig(
+        context_window=settings.llm_context_window,
+        max_tokens=settings.llm_max_tokens,
+        history_tokens=settings.history_tokens,
+        prompts_dir=settings.prompts_dir,
+    )
+    return LLMAnswerer(backend, config)
+
+
 def build_answerer(settings: Settings, parts: AnswererParts) -> Answerer:
     """The answerer ``settings.llm`` names (``rag.answering.ANSWERERS``); an LLM's around ``parts.llm`` if given."""
     name = "llm" if parts.llm is not None else answerer_name(settings.llm)
-    module = import_module(ANSWERERS[name])
-    return cast(Answerer, module.build(settings, parts))
+    module, _, function = ANSWERERS[name].partition(":")
+    return cast(Answerer, getattr(import_module(module), function)(settings, parts))
 
 
 def assemble(

@@ -44,7 +44,7 @@ class EchoAnswerer:
 
 
 def build(settings: Settings, parts: AnswererParts) -> EchoAnswerer:
-    """What ``rag.parts`` calls for ``llm = "echo:..."`` once ``ANSWERERS`` names this module."""
+    """What ``rag.parts`` calls for ``llm = "echo:..."`` once ``ANSWERERS`` names it."""
     return EchoAnswerer()
 
 
@@ -53,7 +53,7 @@ def test_a_third_answerer_is_one_module_and_one_line_of_wiring(
 ) -> None:
     with pytest.raises(ConfigError, match="provider:model"):
         article_assistant.settings.with_(llm="echo:first-sentence")  # not wired yet: an unknown name
-    monkeypatch.setitem(ANSWERERS, "echo", __name__)  # the one line of wiring
+    monkeypatch.setitem(ANSWERERS, "echo", f"{__name__}:build")  # the one line of wiring
     a = article_assistant.variant(settings=article_assistant.settings.with_(llm="echo:first-sentence"))
     assert a.backend_name == "echo"
     answer = a.ask(f"  {QUESTION}  ")
