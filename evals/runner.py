@@ -188,9 +188,7 @@ def run_setting(
 
     if cases:  # once untimed: the first question pays for loading models and indexes
         assistant.ask(cases[0].question)
-    forget = getattr(assistant.embedder, "forget_queries", None)
-    if callable(forget):  # settings compared on one embedder each embed their questions afresh
-        forget()
+    assistant.forget_queries()  # settings compared on one embedder each embed their questions afresh
     started = time.perf_counter()
     with tqdm(total=len(cases), unit="q", desc=label, file=sys.stderr, disable=not progress) as bar:
         def one(case: EvalCase) -> Record:
@@ -258,7 +256,7 @@ def run_eval(
                                 collection="eval")
         if key in opened:  # the same index (only the search or answering differs): share it
             first = opened[key][0]
-            assistant = Assistant(store=first.store, embedder=first.embedder, settings=variant)
+            assistant = first.variant(settings=variant)
         else:
             assistant = Assistant.open(settings=variant)
             opened[key] = (assistant, _ingest(assistant, eval_set, progress))

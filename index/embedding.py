@@ -39,6 +39,10 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> list[float]: ...
 
+    def forget_queries(self) -> None:
+        """Forget remembered question vectors (an eval times each setting from scratch)."""
+        ...
+
 
 def _bundled_default() -> Path | None:
     try:

@@ -2,12 +2,24 @@
 
 >>> from rag import Assistant
 >>> a = Assistant.open("my-index")   # doctest: +SKIP
+
+Everything a library user needs is importable from here, including the parts to build an
+``Assistant`` yourself (``Assistant.from_parts``): a ``ChromaStore``, an embedder
+(``OnnxEmbedder``, ``SentenceTransformerEmbedder``, or any ``Embedder``), an ``LLMBackend``,
+and the ``Answerer`` protocol with the ``PreparedQuestion`` it answers.
 """
 
 from __future__ import annotations
 
+from index.check import CheckReport
+from index.embedding import Embedder, SentenceTransformerEmbedder
 from index.models import Chunk, DocumentRecord, FileFailure, Hit, IngestReport
+from index.onnx_embedding import OnnxEmbedder
+from index.repair import RepairReport
+from index.store import ChromaStore
+from rag.answering import Answerer, PreparedQuestion
 from rag.assistant import Assistant, IndexStatus
+from rag.condense import Message
 from rag.config import Settings
 from rag.errors import (
     ConfigError,
@@ -20,15 +32,23 @@ from rag.errors import (
     StoreError,
 )
 from rag.extractive import ExtractiveAnswerer, ExtractiveConfig
+from rag.llm import LLMBackend
+from rag.llm_answerer import LLMAnswerer
 from rag.models import Answer, Citation
+from rag.views import DocumentView
 
 __all__ = [
     "Answer",
+    "Answerer",
     "Assistant",
+    "CheckReport",
+    "ChromaStore",
     "Chunk",
     "Citation",
     "ConfigError",
     "DocumentRecord",
+    "DocumentView",
+    "Embedder",
     "ExtractiveAnswerer",
     "ExtractiveConfig",
     "FileFailure",
@@ -39,8 +59,15 @@ __all__ = [
     "IndexStatus",
     "IngestError",
     "IngestReport",
+    "LLMAnswerer",
+    "LLMBackend",
     "LLMError",
+    "Message",
+    "OnnxEmbedder",
+    "PreparedQuestion",
     "RagError",
+    "RepairReport",
+    "SentenceTransformerEmbedder",
     "Settings",
     "StoreError",
 ]

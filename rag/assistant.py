@@ -16,22 +16,19 @@ from index.embedding import Embedder
 from index.errors import ConfigError, RagError
 from index.ingest import FileProgressFn, ProgressFn, remove_documents
 from index.ingest import ingest as run_ingest
-from index.lexical import LexicalIndex
 from index.models import DocumentRecord, Hit, IngestReport
 from index.names import document_path
 from index.repair import RepairReport, set_aside
 from index.repair import repair as repair_store
 from index.store import ChromaStore
-from index.text_terms import index_tokens
-from rag.chat import standalone_question
-from rag.citations import check_extractive
+from rag.answering import Answerer, PreparedQuestion, nothing_found, words_a_few_at_a_time
+from rag.chat import Condenser, standalone_question
 from rag.condense import MessageLike
-from rag.config import MAX_TOP_K, Settings, build_embedder, build_llm_answerer, build_store
-from rag.extractive import NOT_FOUND, ExtractiveAnswerer
+from rag.config import MAX_TOP_K, Settings
 from rag.llm import LLMBackend
 from rag.models import Answer
-from rag.retrieval import Retriever
-from rag.term_overlap import Coverage, coverage
+from rag.parts import Parts, assemble, open_parts
+from rag.views import DocumentView, document_openings, example_questions, open_cited_document
 
 
 @dataclass(frozen=True)
@@ -66,27 +63,18 @@ class Assistant:
     >>> report = a.ingest(["docs/"])                         # doctest: +SKIP
     >>> answer = a.ask("How do I delete a document?")       # doctest: +SKIP
     >>> print(answer.text, answer.citations[0].location)    # doctest: +SKIP
+
+    It receives its parts built (``rag.parts``): use ``Assistant.open`` (from settings) or
+    ``Assistant.from_parts`` (around a store and embedder of your own).
     """
 
-    def __init__(
-        self,
-        *,
-        store: ChromaStore,
-        embedder: Embedder,
-        answerer: ExtractiveAnswerer | None = None,
-        settings: Settings | None = None,
-        llm: str | LLMBackend | None = None,
-    ) -> None:
-        """``llm`` is a ``provider:model`` setting or a backend; by default ``settings.llm``."""
-        self.settings = settings or Settings()
-        if isinstance(llm, str):
-            self.settings = self.settings.with_(llm=llm)
-        self.llm_answerer = build_llm_answerer(self.settings, None if isinstance(llm, str) else llm)
-        self.store = store
-        self.embedder = embedder
-        self.answerer = answerer or ExtractiveAnswerer(embedder, self.settings.extractive_config())
-        self.lexical = LexicalIndex.for_store(store)
-        self.retriever = Retriever(store, self.lexical, self.settings.retrieval, self.settings.fusion_config())
+    def __init__(self, parts: Parts) -> None:
+        self.settings = parts.settings
+        self._store = parts.store
+        self._embedder = parts.embedder
+        self._lexical = parts.lexical
+        self._retriever = parts.retriever
+        self._answerer = parts.answerer
         self._write_lock = threading.RLock()  # ingest may repair first, under the same lock
 
     @classmethod
@@ -109,8 +97,65 @@ class Assistant:
         if index_dir is not None:
             overrides["index_dir"] = str(index_dir)
         settings = settings.with_(**overrides) if settings else Settings.from_env(**overrides)
-        store = build_store(settings, create=create)
-        return cls(store=store, embedder=build_embedder(settings, quiet=quiet), settings=settings)
+        return cls(open_parts(settings, create=create, quiet=quiet))
+
+    @classmethod
+    def from_parts(
+        cls,
+        *,
+        store: ChromaStore,
+        embedder: Embedder,
+        settings: Settings | None = None,
+        llm: str | LLMBackend | None = None,
+        answerer: Answerer | None = None,
+    ) -> Assistant:
+        """An Assistant around your own ``store`` and ``embedder``; the rest is built as ``open`` builds it.
+
+        The lexical index lives with the store (in its folder, in memory for a Chroma server).
+        ``llm`` is a ``provider:model`` setting or a backend (by default ``settings.llm``);
+        ``answerer`` replaces the answerer the settings name.
+        """
+        return cls(assemble(store=store, embedder=embedder, settings=settings, llm=llm, answerer=answerer))
+
+    def variant(
+        self,
+        *,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        llm: str | LLMBackend | None = None,
+        answerer: Answerer | None = None,
+    ) -> Assistant:
+        """Another Assistant on the same index with other settings, embedder, LLM or answerer.
+
+        The parts not given are built again as ``from_parts`` builds them (evals compare settings so).
+        """
+        return Assistant.from_parts(
+            store=self._store, embedder=embedder or self._embedder, settings=settings or self.settings,
+            llm=llm, answerer=answerer,
+        )
+
+    @property
+    def location(self) -> str:
+        """Where the index lives: its folder, or the Chroma server's address."""
+        return self._store.location
+
+    @property
+    def folder(self) -> Path | None:
+        """The embedded index's folder (the lexical index lives there too); None for a Chroma server."""
+        return self._store.folder
+
+    @property
+    def collection(self) -> str:
+        """The name of the index's Chroma collection."""
+        return self._store.name
+
+    def warm_up(self) -> None:
+        """Load the embedding model now and run it once, so the first question does not wait for it."""
+        self._embedder.embed_query("warm up")
+
+    def forget_queries(self) -> None:
+        """Forget the remembered question vectors, so the next questions are embedded afresh."""
+        self._embedder.forget_queries()
 
     def ingest(
         self,
@@ -132,14 +177,14 @@ class Assistant:
         options = self.settings.ingest_options(
             include=tuple(include), exclude=tuple(exclude), sync=sync, tags=tuple(tags)
         )
-        with self._write_lock, self.store.writing("ingest"):
-            repaired = self.repair() if self.store.damage else None  # a write that failed half-way
+        with self._write_lock, self._store.writing("ingest"):
+            repaired = self.repair() if self._store.damage else None  # a write that failed half-way
             report = run_ingest(
-                paths, store=self.store, embedder=self.embedder, options=options,
+                paths, store=self._store, embedder=self._embedder, options=options,
                 progress=progress, file_progress=file_progress,
             )
             if report.added or report.updated or report.deleted or report.recovered:
-                self.lexical.sync(self.store, force=True)
+                self._lexical.sync(self._store, force=True)
             if repaired is not None:
                 report = replace(report, notes=(*(f"repaired: {line}" for line in repaired.lines()), *report.notes))
             return report
@@ -159,36 +204,40 @@ class Assistant:
         """The chunks most similar to ``question``; ``sources`` is a path glob filter."""
         k = self._top_k(top_k)
         self._check_model()
-        vector = self.embedder.embed_query(question)
-        return self.retriever.retrieve(question, vector, k, self.retriever.sources_matching(sources))
+        vector = self._embedder.embed_query(question)
+        return self._retriever.retrieve(question, vector, k, self._retriever.sources_matching(sources))
 
-    def ask(self, question: str, *, top_k: int | None = None, sources: str | None = None) -> Answer:
-        """Answer ``question`` from the indexed documents, citing them as ``[n]``."""
+    def _prepare(self, question: str, top_k: int | None, sources: str | None) -> PreparedQuestion:
+        """The one preparation of ``ask`` and ``stream``: check, embed, retrieve, timed."""
         k = self._top_k(top_k)
         question = question.strip()
         if not question:
             raise RagError("the question is empty; type a question")
         started = time.perf_counter()
         self._check_model()
-        vector = self.embedder.embed_query(question)
+        vector = self._embedder.embed_query(question)
         embedded = time.perf_counter()
-        hits = self.retriever.retrieve(question, vector, k, self.retriever.sources_matching(sources))
+        hits = self._retriever.retrieve(question, vector, k, self._retriever.sources_matching(sources))
         retrieved = time.perf_counter()
-        if not hits:
-            answer = Answer(question, NOT_FOUND, (), (), True, {"answer": 0.0}, backend=self.backend_name)
-        elif self.llm_answerer is not None:
-            answer = self.llm_answerer.answer(question, hits)
-        else:
-            self.lexical.sync(self.store)  # its vocabulary tells what the documents never mention (any mode)
-            q_tokens = index_tokens([question])[0]
-            unknown = coverage(q_tokens, self.lexical.idf(q_tokens)) if len(self.lexical) else Coverage()
-            answer = check_extractive(self.answerer.answer(question, hits, vector, unknown=unknown), NOT_FOUND)
+        return PreparedQuestion(
+            question, tuple(vector), tuple(hits), started, (embedded - started) * 1000, (retrieved - embedded) * 1000
+        )
+
+    @staticmethod
+    def _finish(answer: Answer, question: PreparedQuestion) -> Answer:
         answer.timings.update(
-            embed=(embedded - started) * 1000,
-            retrieve=(retrieved - embedded) * 1000,
-            total=(time.perf_counter() - started) * 1000,
+            embed=question.embed_ms,
+            retrieve=question.retrieve_ms,
+            total=(time.perf_counter() - question.started) * 1000,
         )
         return answer
+
+    def ask(self, question: str, *, top_k: int | None = None, sources: str | None = None) -> Answer:
+        """Answer ``question`` from the indexed documents, citing them as ``[n]``."""
+        prepared = self._prepare(question, top_k, sources)
+        if not prepared.hits:
+            return self._finish(nothing_found(prepared, self.backend_name), prepared)
+        return self._finish(self._answerer.answer(prepared), prepared)
 
     def stream(
         self, question: str, *, top_k: int | None = None, sources: str | None = None
@@ -200,39 +249,23 @@ class Assistant:
         answerer has its whole text at once; it is yielded a few words at a time so
         every front end handles one streaming path.
         """
-        self._top_k(top_k)
-        if self.llm_answerer is not None:
-            yield from self._stream_llm(question, top_k=top_k, sources=sources)
+        prepared = self._prepare(question, top_k, sources)
+        if not prepared.hits:
+            answer = self._finish(nothing_found(prepared, self.backend_name), prepared)
+            yield from words_a_few_at_a_time(answer.text)
+            yield answer
             return
-        answer = self.ask(question, top_k=top_k, sources=sources)
-        words = answer.text.split(" ")
-        for i in range(0, len(words), 4):
-            yield " ".join(words[i : i + 4]) + (" " if i + 4 < len(words) else "")
-        yield answer
+        for item in self._answerer.stream(prepared):
+            yield self._finish(item, prepared) if isinstance(item, Answer) else item
 
     @property
     def backend_name(self) -> str:
         """The answer backend: "extractive", or the LLM's ``provider:model``."""
-        return self.llm_answerer.backend.name if self.llm_answerer is not None else "extractive"
+        return self._answerer.name
 
-    def _stream_llm(self, question: str, *, top_k: int | None, sources: str | None) -> Iterator[str | Answer]:
-        assert self.llm_answerer is not None
-        started = time.perf_counter()
-        question = question.strip()
-        if not question:
-            raise RagError("the question is empty; type a question")
-        hits = self.retrieve(question, top_k=top_k, sources=sources)
-        retrieved = time.perf_counter()
-        if not hits:
-            answer = Answer(question, NOT_FOUND, (), (), True, {"answer": 0.0}, backend=self.backend_name)
-            yield answer.text
-            yield answer
-            return
-        for item in self.llm_answerer.stream(question, hits):
-            if isinstance(item, Answer):
-                item.timings.update(retrieve=(retrieved - started) * 1000,
-                                    total=(time.perf_counter() - started) * 1000)
-            yield item
+    def _condenser(self) -> Condenser | None:
+        """The answerer, when it rewrites follow-ups itself (an LLM); else the rule does."""
+        return self._answerer if isinstance(self._answerer, Condenser) else None
 
     def chat(self, messages: Sequence[MessageLike], *, top_k: int | None = None, sources: str | None = None) -> Answer:
         """Answer the last user message of a conversation; a follow-up is first made standalone.
@@ -247,7 +280,7 @@ class Assistant:
         ...         {"role": "user", "content": "and when?"}]).standalone_question
         """
         self._top_k(top_k)
-        question, rewritten = standalone_question(messages, self.llm_answerer, self.settings.history_tokens)
+        question, rewritten = standalone_question(messages, self._condenser(), self.settings.history_tokens)
         answer = self.ask(rewritten or question, top_k=top_k, sources=sources)
         return replace(answer, question=question, standalone_question=rewritten)
 
@@ -256,16 +289,29 @@ class Assistant:
     ) -> Iterator[str | Answer]:
         """``chat`` as a stream: text pieces, then the final ``Answer`` (as ``stream``)."""
         self._top_k(top_k)
-        question, rewritten = standalone_question(messages, self.llm_answerer, self.settings.history_tokens)
+        question, rewritten = standalone_question(messages, self._condenser(), self.settings.history_tokens)
         for item in self.stream(rewritten or question, top_k=top_k, sources=sources):
             yield replace(item, question=question, standalone_question=rewritten) if isinstance(item, Answer) else item
 
     def _check_model(self) -> None:
-        check_model(self.store, self.embedder)
+        check_model(self._store, self._embedder)
 
     def sources(self) -> list[DocumentRecord]:
         """Indexed documents, by display path."""
-        return sorted(self.store.documents().values(), key=lambda r: r.display)
+        return sorted(self._store.documents().values(), key=lambda r: r.display)
+
+    def open_source(self, chunk_id: str, max_bytes: int | None = None) -> DocumentView:
+        """The indexed document a citation's chunk comes from (``rag.views.open_cited_document``).
+
+        ``max_bytes`` bounds the file read again (by default the ``max_file_mb`` setting).
+        """
+        limit = self.settings.max_file_bytes if max_bytes is None else max_bytes
+        return open_cited_document(self._store, chunk_id, limit)
+
+    def example_questions(self, limit: int = 3) -> list[str]:
+        """A few questions to start with, from the documents' titles or first headings."""
+        records = self.sources()
+        return example_questions(records, limit, document_openings(self._store, records))
 
     def delete(self, paths: Sequence[str | Path]) -> list[str]:
         """Remove documents (or every document under a folder) from the index.
@@ -275,7 +321,7 @@ class Assistant:
         """
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        records = self.store.documents()
+        records = self._store.documents()
         targets: list[str] = []
         for raw in paths:
             absolute = Path(raw).expanduser().absolute()
@@ -287,25 +333,26 @@ class Assistant:
             if not matched:
                 raise RagError(f"not in the index: {raw} (see `rag sources` for what is indexed)")
             targets.extend(m for m in matched if m not in targets)
-        with self._write_lock, self.store.writing("delete"):
-            remove_documents(self.store, targets)
-            self.lexical.sync(self.store, force=True)
+        with self._write_lock, self._store.writing("delete"):
+            remove_documents(self._store, targets)
+            self._lexical.sync(self._store, force=True)
         return targets
 
     def status(self) -> IndexStatus:
-        built = self.store.fingerprint()  # None: no index yet, so show what one would be built with
-        records = self.store.documents()
-        location = self.store.location
-        size = _folder_size(Path(location)) if not self.settings.chroma_url and Path(location).is_dir() else None
+        built = self._store.fingerprint()  # None: no index yet, so show what one would be built with
+        records = self._store.documents()
+        location = self._store.location
+        folder = self._store.folder  # None for a Chroma server
+        size = _folder_size(folder) if folder is not None and folder.is_dir() else None
         return IndexStatus(
             location=location,
-            collection=self.store.name,
-            model=built.model_id if built else self.embedder.model_id,
+            collection=self._store.name,
+            model=built.model_id if built else self._embedder.model_id,
             dimension=built.dimension if built else 0,
             chunk_size=built.chunk_size if built else self.settings.chunk_size,
             chunk_overlap=built.chunk_overlap if built else self.settings.chunk_overlap,
             documents=len(records),
-            chunks=self.store.count_chunks(),
+            chunks=self._store.count_chunks(),
             pages=sum(r.pages for r in records.values()),
             size_bytes=size,
             exists=built is not None,
@@ -315,11 +362,11 @@ class Assistant:
     def _embedder_status(self) -> dict[str, Any]:
         from index.onnx_embedding import OnnxEmbedder
 
-        if isinstance(self.embedder, OnnxEmbedder):
-            path = self.embedder.onnx_path
-            return {"embed_backend": self.embedder.backend, "embed_cache": str(path),
+        if isinstance(self._embedder, OnnxEmbedder):
+            path = self._embedder.onnx_path
+            return {"embed_backend": self._embedder.backend, "embed_cache": str(path),
                     "embed_cache_ready": path.is_file()}
-        return {"embed_backend": str(getattr(self.embedder, "backend", ""))}
+        return {"embed_backend": str(getattr(self._embedder, "backend", ""))}
 
     def check(self) -> list[str]:
         """Ways the index is damaged or inconsistent (empty when sound); see ``check_report``."""
@@ -328,18 +375,18 @@ class Assistant:
     def check_report(self, *, sample: int = 200) -> CheckReport:
         """Every chunk's vector readable and found by its own text (``sample`` of them at most),
         the manifest and the chunks in agreement, the lexical index in step (``index.check``)."""
-        return check_store(self.store, self.embedder, self.lexical, sample=sample)
+        return check_store(self._store, self._embedder, self._lexical, sample=sample)
 
     def repair(self) -> RepairReport:
         """Rebuild what is damaged from what is intact, embedding again only lost vectors."""
         with self._write_lock:
-            return repair_store(self.store, self.embedder, self.lexical)
+            return repair_store(self._store, self._embedder, self._lexical)
 
     def reset(self) -> None:
         """Delete every document and chunk of this knowledge base (a damaged one too)."""
-        with self._write_lock, self.store.writing("reset"):
-            if self.store.damage:
-                set_aside(self.store, [self.store.name, f"{self.store.name}-documents"])
-                self.store.damage = []
-            self.store.drop()
-            self.lexical.sync(self.store, force=True)
+        with self._write_lock, self._store.writing("reset"):
+            if self._store.damage:
+                set_aside(self._store, [self._store.name, f"{self._store.name}-documents"])
+                self._store.damage = []
+            self._store.drop()
+            self._lexical.sync(self._store, force=True)

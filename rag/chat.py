@@ -8,13 +8,16 @@ else the rule in ``rag.condense``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from index.errors import RagError
 from rag.condense import Message, MessageLike, as_messages, previous_user_questions, rule_condense, trim_history
 
 
+@runtime_checkable
 class Condenser(Protocol):
+    """Rewrites a follow-up into a standalone question (an LLM answerer is one)."""
+
     def condense(self, history: Sequence[Message], question: str) -> str: ...
 
 

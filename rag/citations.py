@@ -126,7 +126,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 @lru_cache(maxsize=4096)
-def _windows(chunk_text: str) -> tuple[tuple[tuple[int, int], frozenset[str]], ...]:
+def evidence_windows(chunk_text: str) -> tuple[tuple[tuple[int, int], frozenset[str]], ...]:
     """Single sentences and adjacent pairs of a passage, with their terms: the candidate evidence spans.
 
     Memoised by text: the same passages come back answer after answer.
@@ -160,7 +160,7 @@ def check_answer(
     abstention and needs no citation.
     """
     cleaned, removed = remove_invalid(text.strip(), frozenset(sources))
-    windows = {n: _windows(chunk.text) for n, chunk in sources.items()}
+    windows = {n: evidence_windows(chunk.text) for n, chunk in sources.items()}
     distinct = {chunk.text: windows[n] for n, chunk in sources.items()}
     idf = idf_weights([t for ws in distinct.values() for _, t in ws])
     abstained = _is_abstention(cleaned, no_answer) if no_answer else False

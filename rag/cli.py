@@ -164,11 +164,11 @@ _READERS = frozenset({"ask", "chat", "sources", "delete", "reset", "check", "rep
 def _require_documents(assistant: Assistant) -> None:
     if assistant.sources():
         return
-    where = assistant.store.location
+    where = assistant.location
     url = assistant.settings.chroma_url
     how = f"rag ingest FOLDER --chroma-url {url}" if url else f"rag ingest FOLDER --index {where}"
     raise ConfigError(
-        f"the index at {where} (collection {assistant.store.name}) holds no documents; add some with `{how}`"
+        f"the index at {where} (collection {assistant.collection}) holds no documents; add some with `{how}`"
     )
 
 
@@ -273,19 +273,15 @@ def configure_logging(verbose: bool) -> None:
             logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def start_loading(assistant: Assistant) -> threading.Thread | None:
-    """Load the embedding model in a background thread; None when the embedder cannot preload.
+def start_loading(assistant: Assistant) -> threading.Thread:
+    """Load the embedding model in a background thread (``Assistant.warm_up``).
 
     An error while loading is not lost: the model is still unloaded, so the first real use
     raises it again, with its message, where the caller handles errors.
     """
-    load = getattr(assistant.embedder, "load", None)
-    if not callable(load):
-        return None
-
     def run() -> None:
         try:
-            load()
+            assistant.warm_up()
         except RagError:
             logging.getLogger("rag").debug("background model load failed; the first question will say why")
 
@@ -365,11 +361,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "repair":
         return _cmd_repair(assistant)
     if args.command == "reset":
-        if not args.yes and input(f"Delete everything in {assistant.store.location}? [y/N] ").lower() != "y":
+        if not args.yes and input(f"Delete everything in {assistant.location}? [y/N] ").lower() != "y":
             print("nothing deleted")
             return 1
         assistant.reset()
-        print(f"reset: {assistant.store.location} (collection {assistant.store.name}) is empty")
+        print(f"reset: {assistant.location} (collection {assistant.collection}) is empty")
         return 0
     raise AssertionError(args.command)
 

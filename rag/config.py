@@ -1,4 +1,4 @@
-"""Settings, read once at the edge, and the composition root that builds the collaborators.
+"""Settings, read once at the edge (``rag.parts`` builds the collaborators from them).
 
 This is the only module that reads environment variables.
 """
@@ -12,18 +12,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from index.chunking import validate_chunking
-from index.embedding import DEFAULT_BATCH_SIZE, DEFAULT_MODEL, SentenceTransformerEmbedder
+from index.embedding import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
 from index.errors import ConfigError
 from index.ingest import IngestOptions
-from index.store import DEFAULT_COLLECTION, ChromaStore
+from index.store import DEFAULT_COLLECTION
 from rag.extractive import ExtractiveConfig
 from rag.fusion import FusionConfig
 from rag.retrieval import RETRIEVAL_MODES, RetrievalMode
 
 if TYPE_CHECKING:
-    from index.onnx_embedding import OnnxEmbedder
-    from rag.llm import LLMBackend, LLMOptions
-    from rag.llm_answerer import LLMAnswerConfig, LLMAnswerer
+    from rag.llm import LLMOptions
+    from rag.llm_answerer import LLMAnswerConfig
 
 
 def default_index_dir(env: Mapping[str, str]) -> str:
@@ -349,37 +348,11 @@ def check_index_folder(path: Path, *, create: bool) -> None:
         raise ConfigError(f"no index at {path} (the folder {state}); create one with `{how}`")
 
 
-def build_store(settings: Settings, *, create: bool = True) -> ChromaStore:
-    """The store ``settings`` name; an embedded index folder is made only when ``create`` is True."""
-    if settings.chroma_url:
-        return ChromaStore.http(settings.chroma_url, settings.collection)
-    path = Path(settings.index_dir).expanduser()
-    check_index_folder(path, create=create)
-    path.mkdir(parents=True, exist_ok=True)
-    return ChromaStore.persistent(str(path), settings.collection)
-
-
-def build_embedder(settings: Settings, *, quiet: bool = True) -> OnnxEmbedder | SentenceTransformerEmbedder:
-    """The embedder for ``settings.embed_backend``; nothing is loaded until the first text.
-
-    ``quiet`` keeps third-party progress bars and warnings off the terminal.
-    """
-    if settings.embed_backend == "torch":
-        return SentenceTransformerEmbedder(settings.embed_model, batch_size=settings.embed_batch_size, quiet=quiet)
-    from index.onnx_embedding import OnnxEmbedder  # numpy, but not onnxruntime yet: `import rag` stays light
-
-    return OnnxEmbedder(
-        settings.embed_model, cache_dir=settings.cache_dir, quantized=settings.embed_backend == "onnx-int8",
-        batch_size=settings.embed_batch_size, quiet=quiet,
-    )
-
-
 def validate_llm_settings(settings: Settings, where: Callable[[str], str] | None = None) -> None:
     """Check the LLM settings early; each message names the setting (``where`` it was given) and the fix."""
-    from rag.llm import EXTRACTIVE, parse_spec
+    from rag.answering import answerer_name
 
-    if settings.llm.strip().lower() not in EXTRACTIVE:
-        parse_spec(settings.llm)
+    answerer_name(settings.llm)  # "" (extractive), an LLM's provider:model, or another answerer's name
     checks = (
         ("llm_timeout", settings.llm_timeout > 0, "must be positive (seconds)"),
         ("llm_temperature", 0 <= settings.llm_temperature <= 2, "must be between 0 and 2"),
@@ -395,13 +368,3 @@ def validate_llm_settings(settings: Settings, where: Callable[[str], str] | None
             raise ConfigError(f"{name} ({getattr(settings, name)}) {rule} ({given})")
 
 
-def build_llm_answerer(settings: Settings, backend: LLMBackend | None = None) -> LLMAnswerer | None:
-    """The LLM answerer for ``settings.llm`` (or around ``backend``); None for the extractive default."""
-    from rag.llm import EXTRACTIVE, build_backend
-    from rag.llm_answerer import LLMAnswerer
-
-    if backend is None:
-        if settings.llm.strip().lower() in EXTRACTIVE:
-            return None
-        backend = build_backend(settings.llm_options())
-    return LLMAnswerer(backend, settings.llm_answer_config())

@@ -13,20 +13,23 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from index.embedding import Embedder
+from index.lexical import LexicalIndex
 from index.models import Hit
 from index.sentences import split_sentences
-from index.text_terms import idf_weights, terms
+from index.store import ChromaStore
+from index.text_terms import idf_weights, index_tokens, terms
 from rag.answer_types import can_answer, expected_type
+from rag.answering import NOT_FOUND, PreparedQuestion, words_a_few_at_a_time
+from rag.citations import check_extractive
 from rag.models import Answer, Citation
-from rag.term_overlap import Coverage, weighted_overlap
+from rag.term_overlap import Coverage, coverage, weighted_overlap
 
-NOT_FOUND = "Not found in the indexed documents."
 _CACHE_SIZE = 20_000
 _ALL_KNOWN = Coverage()
 
@@ -213,15 +216,30 @@ def compose(question: str, chosen: Sequence[Candidate], hits: Sequence[Hit]) -> 
 
 
 class ExtractiveAnswerer:
-    """Answer by quoting the retrieved sentences that best support an answer.
+    """Answer by quoting the retrieved sentences that best support an answer, then check the quotes.
 
-    >>> answerer = ExtractiveAnswerer(embedder, Settings().extractive_config())   # doctest: +SKIP
-    >>> answerer.answer("Who is Doug Fuller?", hits)       # doctest: +SKIP
+    With the index's ``store`` and ``lexical`` index it also knows which of a question's
+    terms the documents never mention (see ``choose``); without them every term counts as known.
+
+    >>> answerer = ExtractiveAnswerer(embedder, Settings().extractive_config(),   # doctest: +SKIP
+    ...                               store=store, lexical=lexical)
+    >>> answerer.answer(prepared).text                                          # doctest: +SKIP
     """
 
-    def __init__(self, embedder: Embedder, config: ExtractiveConfig) -> None:
+    name = "extractive"
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        config: ExtractiveConfig,
+        *,
+        store: ChromaStore | None = None,
+        lexical: LexicalIndex | None = None,
+    ) -> None:
         self._embedder = embedder
         self.config = config
+        self._store = store
+        self._lexical = lexical
         self._cache: OrderedDict[tuple[str, int, int], list[float]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -243,10 +261,31 @@ class ExtractiveAnswerer:
                     self._cache.popitem(last=False)
         return [known[k] for k in keys]
 
-    def answer(
+    def unknown_terms(self, question: str) -> Coverage:
+        """How many of ``question``'s terms the index has never seen (none without a lexical index)."""
+        if self._lexical is None or self._store is None:
+            return _ALL_KNOWN
+        self._lexical.sync(self._store)  # its vocabulary tells what the documents never mention (any mode)
+        if not len(self._lexical):
+            return Coverage()
+        question_tokens = index_tokens([question])[0]
+        return coverage(question_tokens, self._lexical.idf(question_tokens))
+
+    def answer(self, question: PreparedQuestion) -> Answer:
+        """The best-supported sentences of the question's passages, their citations checked."""
+        unknown = self.unknown_terms(question.text)
+        return check_extractive(self.quote(question.text, question.hits, question.vector, unknown=unknown), NOT_FOUND)
+
+    def stream(self, question: PreparedQuestion) -> Iterator[str | Answer]:
+        """The whole answer at once, yielded a few words at a time, then the ``Answer``."""
+        answer = self.answer(question)
+        yield from words_a_few_at_a_time(answer.text)
+        yield answer
+
+    def quote(
         self, question: str, hits: Sequence[Hit], question_vector: Sequence[float], *, unknown: Coverage = _ALL_KNOWN
     ) -> Answer:
-        """Quote the best-supported sentences of ``hits``; ``unknown`` as in ``choose``."""
+        """Quote the best-supported sentences of ``hits`` (citations not yet checked); ``unknown`` as in ``choose``."""
         started = time.perf_counter()
         spans = preselect(question, candidate_spans(hits, self.config.min_words), self.config.embed_candidates)
         vectors = self._sentence_vectors(spans)
@@ -263,3 +302,4 @@ class ExtractiveAnswerer:
             abstained=not citations,
             timings={"answer": (time.perf_counter() - started) * 1000},
         )
+

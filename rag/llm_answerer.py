@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from index.models import Hit
 from index.tokens import count_tokens
+from rag.answering import PreparedQuestion
 from rag.citations import MIN_SUPPORT, check_answer
 from rag.condense import Message, format_history, previous_user_questions, rule_condense, trim_history
 from rag.errors import LLMError
@@ -50,7 +51,7 @@ class LLMAnswerer:
 
     >>> settings = Settings(llm="ollama:llama3.2")                                          # doctest: +SKIP
     >>> answerer = LLMAnswerer(build_backend(settings.llm_options()), settings.llm_answer_config())  # doctest: +SKIP
-    >>> answerer.answer("Who is Doug Fuller?", hits).unsupported               # doctest: +SKIP
+    >>> answerer.answer(prepared).unsupported                                    # doctest: +SKIP
     """
 
     def __init__(self, backend: LLMBackend, config: LLMAnswerConfig) -> None:
@@ -60,6 +61,11 @@ class LLMAnswerer:
         self.no_answer = no_answer_text(self.config.prompts_dir)
         load_prompt(ANSWER, self.config.prompts_dir)
         load_prompt(CONDENSE, self.config.prompts_dir)
+
+    @property
+    def name(self) -> str:
+        """The backend's ``provider:model`` (``Answer.backend``)."""
+        return self.backend.name
 
     def prepare(self, question: str, hits: Sequence[Hit]) -> PreparedPrompt:
         """Pack as many sources as the window leaves room for and render the answer prompt."""
@@ -101,20 +107,22 @@ class LLMAnswerer:
             backend=self.backend.name,
         )
 
-    def answer(self, question: str, hits: Sequence[Hit]) -> Answer:
+    def answer(self, question: PreparedQuestion) -> Answer:
+        """Generate from the question's passages and check the citations."""
         started = time.perf_counter()
-        prepared = self.prepare(question, hits)
+        prepared = self.prepare(question.text, question.hits)
         raw = self.backend.complete(prepared.text)
-        return self.finish(question, hits, prepared, raw, {"answer": (time.perf_counter() - started) * 1000})
+        timings = {"answer": (time.perf_counter() - started) * 1000}
+        return self.finish(question.text, question.hits, prepared, raw, timings)
 
-    def stream(self, question: str, hits: Sequence[Hit]) -> Iterator[str | Answer]:
+    def stream(self, question: PreparedQuestion) -> Iterator[str | Answer]:
         """Yield the model's text as it arrives, then the checked ``Answer``.
 
         The streamed text is the raw output; the final ``Answer.text`` has any
         invented ``[n]`` removed, so front ends should replace what they showed.
         """
         started = time.perf_counter()
-        prepared = self.prepare(question, hits)
+        prepared = self.prepare(question.text, question.hits)
         pieces: list[str] = []
         first: float | None = None
         for piece in self.backend.stream(prepared.text):
@@ -125,7 +133,7 @@ class LLMAnswerer:
         timings = {"answer": (time.perf_counter() - started) * 1000}
         if first is not None:
             timings["first_token"] = (first - started) * 1000
-        yield self.finish(question, hits, prepared, "".join(pieces), timings)
+        yield self.finish(question.text, question.hits, prepared, "".join(pieces), timings)
 
     def condense(self, history: Sequence[Message], question: str) -> str:
         """Rewrite a follow-up into a standalone question with the model (history trimmed to budget)."""

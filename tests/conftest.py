@@ -154,7 +154,7 @@ def make_assistant(
         folder = index_dir or tmp_path_factory.mktemp("index")
         config = Settings(index_dir=str(folder), **settings)  # type: ignore[arg-type]
         store = ChromaStore.persistent(str(folder), config.collection)
-        return Assistant(store=store, embedder=embedder, settings=config)
+        return Assistant.from_parts(store=store, embedder=embedder, settings=config)
 
     return build
 
@@ -164,7 +164,7 @@ def _index_of(path: Path, tmp_path_factory: pytest.TempPathFactory, embedder: Se
         pytest.fail(f"{path} is missing: a test that indexes it must carry @pytest.mark.needs_data(...)")
     folder = tmp_path_factory.mktemp("index-" + path.stem[:20])
     config = Settings(index_dir=str(folder))
-    assistant = Assistant(store=ChromaStore.persistent(str(folder)), embedder=embedder, settings=config)
+    assistant = Assistant.from_parts(store=ChromaStore.persistent(str(folder)), embedder=embedder, settings=config)
     report = assistant.ingest([path])
     assert report.ok and len(report.added) == 1
     return assistant

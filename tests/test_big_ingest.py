@@ -51,7 +51,7 @@ def test_a_file_of_more_chunks_than_one_chroma_batch_is_ingested_with_the_rest(
     (folder / "big.txt").write_text(sentences(6000, 1), "utf-8")
     (folder / "small.txt").write_text("The small file speaks of a violin in a tunnel.", "utf-8")
     assistant = make_assistant(**SMALL)
-    limit = assistant.store.max_batch_size()
+    limit = assistant._store.max_batch_size()
     assert limit < 6000
     report = assistant.ingest([folder])
     assert report.ok, report.failed
@@ -127,7 +127,7 @@ def test_killed_in_the_middle_of_a_big_file_then_rerun_converges(
     assert after.documents == clean.documents
     assert after.chunk_ids == clean.chunk_ids
     assert after.states == {"complete": 3}
-    assert consistency_problems(assistant.store) == []
+    assert consistency_problems(assistant._store) == []
 
 
 MEASURE = (

@@ -21,11 +21,12 @@ from index.models import IngestReport
 from index.store import ChromaStore
 from rag import Assistant, ConfigError, Settings
 from rag.cli import build_parser
-from rag.config import ENV_VARS, build_embedder
+from rag.config import ENV_VARS
 from rag.extractive import ExtractiveConfig
 from rag.fusion import FusionConfig
 from rag.llm import LLMOptions
 from rag.llm_answerer import LLMAnswerConfig
+from rag.parts import build_embedder
 from rag.retrieval import RETRIEVAL_MODES, RetrievalMode, Retriever
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,8 +79,8 @@ def test_option_objects_hold_no_copy_of_a_settings_default(cls: type) -> None:
 
 def test_ingest_runs_with_the_options_settings_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings(index_dir=str(tmp_path / "index"), chunk_size=180, file_timeout=30.0)
-    assistant = Assistant(store=ChromaStore.persistent(settings.index_dir), embedder=build_embedder(settings),
-                          settings=settings)
+    assistant = Assistant.from_parts(store=ChromaStore.persistent(settings.index_dir),
+                                     embedder=build_embedder(settings), settings=settings)
     used: list[IngestOptions] = []
 
     def run(paths: object, *, options: IngestOptions, **_: object) -> IngestReport:

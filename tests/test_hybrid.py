@@ -80,13 +80,13 @@ def test_lexical_index_follows_add_edit_delete_and_survives_restarts(
 
     # A new process opens the saved index and finds it current: nothing re-tokenized.
     fresh = LexicalIndex(index_dir, "default")
-    assert fresh.sync(a.store, force=True) is False
+    assert fresh.sync(a._store, force=True) is False
     assert len(fresh) == 1
 
     # A lost or corrupt index is rebuilt from Chroma, the source of truth.
     (index_dir / "lexical-default" / "meta.json").write_text("{not json", encoding="utf-8")
     rebuilt = LexicalIndex(index_dir, "default")
-    assert rebuilt.sync(a.store, force=True) is True
+    assert rebuilt.sync(a._store, force=True) is True
     assert [cid for cid, _ in rebuilt.search("gannets", 5)] == [h.chunk.id for h in a.retrieve("gannets")]
 
 

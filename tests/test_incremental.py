@@ -38,18 +38,18 @@ def write_corpus(root: Path) -> Path:
 
 def chunk_ids(assistant: Assistant) -> set[str]:
     """Ids of every chunk the manifest says is indexed; checked against the raw count."""
-    records = assistant.store.documents().values()
+    records = assistant._store.documents().values()
     ids = {chunk_id(r.source, r.doc_hash, i) for r in records for i in range(r.chunks)}
-    assert len(assistant.store.get_chunks(sorted(ids))) == len(ids)
-    assert assistant.store.count_chunks() == len(ids), "chunks in the store that the manifest does not know"
+    assert len(assistant._store.get_chunks(sorted(ids))) == len(ids)
+    assert assistant._store.count_chunks() == len(ids), "chunks in the store that the manifest does not know"
     return ids
 
 
 def texts_of(assistant: Assistant, display: str) -> list[str]:
-    records = [r for r in assistant.store.documents().values() if r.display == display]
+    records = [r for r in assistant._store.documents().values() if r.display == display]
     assert len(records) == 1
     r = records[0]
-    chunks = assistant.store.get_chunks([chunk_id(r.source, r.doc_hash, i) for i in range(r.chunks)])
+    chunks = assistant._store.get_chunks([chunk_id(r.source, r.doc_hash, i) for i in range(r.chunks)])
     return [c.text for c in sorted(chunks, key=lambda c: c.position)]
 
 
@@ -73,14 +73,14 @@ def test_unchanged_reingest_embeds_nothing_and_loads_no_model(
     first = make_assistant(index_dir=tmp_path / "idx", **small_chunks)
     report = first.ingest([corpus])
     assert report.ok and len(report.added) == len(TOPICS)
-    assert report.chunks_written == first.store.count_chunks() > len(TOPICS)
+    assert report.chunks_written == first._store.count_chunks() > len(TOPICS)
     ids_before = chunk_ids(first)
     assert first.check() == []
 
     fresh = SentenceTransformerEmbedder()
     assert not fresh.loaded
     settings = Settings(index_dir=str(tmp_path / "idx"), **small_chunks)
-    second = Assistant(store=ChromaStore.persistent(settings.index_dir), embedder=fresh, settings=settings)
+    second = Assistant.from_parts(store=ChromaStore.persistent(settings.index_dir), embedder=fresh, settings=settings)
     again = second.ingest([corpus])
     assert again.chunks_written == 0
     assert again.added == () and again.updated == () and again.deleted == () and again.failed == ()
@@ -183,13 +183,13 @@ def test_delete_by_path_folder_and_display_name(
     # By the name `sources` shows.
     assert assistant.delete(["drafts/todo.txt"]) == [str((corpus / "drafts" / "todo.txt").absolute())]
     assert displays(assistant) == ["bees.md"]
-    assert assistant.store.count_chunks() == assistant.sources()[0].chunks
+    assert assistant._store.count_chunks() == assistant.sources()[0].chunks
     assert assistant.check() == []
 
     # A file that is gone from disk can still be deleted by its path.
     (corpus / "bees.md").unlink()
     assistant.delete([str(corpus / "bees.md")])
-    assert displays(assistant) == [] and assistant.store.count_chunks() == 0
+    assert displays(assistant) == [] and assistant._store.count_chunks() == 0
     assert assistant.check() == []
 
     with pytest.raises(RagError, match=r"not in the index: .*nothing\.txt.*rag sources"):

@@ -36,7 +36,7 @@ FILES, SENTENCES = 50, 40
 
 def _open(index: Path, embedder: SentenceTransformerEmbedder) -> Assistant:
     settings = Settings(index_dir=str(index), retrieval="dense", **SMALL_CHUNKS)  # type: ignore[arg-type]
-    return Assistant(store=ChromaStore.persistent(str(index)), embedder=embedder, settings=settings)
+    return Assistant.from_parts(store=ChromaStore.persistent(str(index)), embedder=embedder, settings=settings)
 
 
 def _dense(a: Assistant) -> dict[str, list[str]]:

@@ -144,7 +144,7 @@ def clean(corpus: Path, tmp_path_factory: pytest.TempPathFactory, embedder: obje
 
     folder = tmp_path_factory.mktemp("clean-index")
     settings = Settings(index_dir=str(folder), **CHUNKING)  # type: ignore[arg-type]
-    assistant = Assistant(store=Store.persistent(str(folder)), embedder=embedder, settings=settings)  # type: ignore[arg-type]
+    assistant = Assistant.from_parts(store=Store.persistent(str(folder)), embedder=embedder, settings=settings)  # type: ignore[arg-type]
     report = assistant.ingest([corpus])
     assert report.ok and len(report.added) == FILES
     assert assistant.check() == []
@@ -170,7 +170,7 @@ def rerun_and_compare(
     assert after.states == {"complete": FILES}
     # The manifest agrees with the chunks, id for id.
     manifest_ids = {
-        chunk_id(r.source, r.doc_hash, i) for r in assistant.store.documents().values() for i in range(r.chunks)
+        chunk_id(r.source, r.doc_hash, i) for r in assistant._store.documents().values() for i in range(r.chunks)
     }
     assert manifest_ids == after.chunk_ids
     # And a third run has nothing left to do.

@@ -58,7 +58,7 @@ def test_an_old_json_sidecar_is_migrated_on_first_open_with_a_progress_bar(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     a, index = _build(make_assistant, tmp_path)
-    docs = _old_sidecar(a.store)
+    docs = _old_sidecar(a._store)
     damaged = next(s for s in docs if s.endswith("f0000.txt"))
     docs[damaged]["digest"] = "0" * 40  # one entry that fails its check: tokenized again from the store
     shutil.rmtree(index / "lexical-default")
@@ -72,13 +72,13 @@ def test_an_old_json_sidecar_is_migrated_on_first_open_with_a_progress_bar(
 
     monkeypatch.setattr(lexical_module, "index_tokens", counting)
     fresh = LexicalIndex(index, "default")
-    assert fresh.sync(a.store, force=True) is True  # only the damaged entry was left to write
+    assert fresh.sync(a._store, force=True) is True  # only the damaged entry was left to write
     assert "migrating lexical-default.json" in capsys.readouterr().err
-    assert tokenized == [a.store.documents()[damaged].chunks]
+    assert tokenized == [a._store.documents()[damaged].chunks]
     assert not sidecar.exists()
     assert (index / "lexical-default").is_dir()
-    assert fresh.problems(a.store) == [f"{sidecar}: 1 damaged document entries; tokenized again from the store"]
-    assert LexicalIndex(index, "default").problems(a.store) == []
+    assert fresh.problems(a._store) == [f"{sidecar}: 1 damaged document entries; tokenized again from the store"]
+    assert LexicalIndex(index, "default").problems(a._store) == []
     assert _bm25_finds_needle(make_assistant(index, retrieval="bm25", **SMALL_CHUNKS))
 
 
@@ -94,7 +94,7 @@ def test_an_old_sidecar_that_cannot_be_read_is_rebuilt_from_the_store(
     assert _bm25_finds_needle(fresh)
     assert fresh.ask(QUESTION).citations
     assert not (index / "lexical-default.json").exists()
-    assert LexicalIndex(index, "default").problems(a.store) == []
+    assert LexicalIndex(index, "default").problems(a._store) == []
 
 
 @pytest.mark.slow
@@ -102,8 +102,8 @@ def test_check_finds_stems_that_do_not_match_the_text_and_repair_rebuilds(
     make_assistant: Callable[..., Assistant], tmp_path: Path
 ) -> None:
     a, index = _build(make_assistant, tmp_path)
-    source, record = next((s, r) for s, r in a.store.documents().items() if s.endswith("needle.txt"))
-    chunk_ids = [c.id for c in a.store.chunks_of([source])[source]]
+    source, record = next((s, r) for s, r in a._store.documents().items() if s.endswith("needle.txt"))
+    chunk_ids = [c.id for c in a._store.chunks_of([source])[source]]
     # the right version, the wrong stems: only re-tokenizing the text tells
     wrong = [(c, ["nothing"]) for c in chunk_ids]
     LexicalStore(index / "lexical-default").replace_document(source, record.doc_hash, wrong)
@@ -129,10 +129,10 @@ def test_a_folder_that_cannot_be_written_keeps_answering_from_memory(
 
     monkeypatch.setattr(LexicalStore, "replace_documents", full_disk)
     lexical = LexicalIndex(index, "default")
-    lexical.rebuild_all(a.store)
+    lexical.rebuild_all(a._store)
     assert "No space left on device" in lexical.save_error
     assert LexicalStore(index / "lexical-default").documents() == before
-    needle = next(c.id for c in a.store.chunks_of([s for s in before if s.endswith("needle.txt")]).popitem()[1])
+    needle = next(c.id for c in a._store.chunks_of([s for s in before if s.endswith("needle.txt")]).popitem()[1])
     assert [cid for cid, _ in lexical.search("zeppelin Quillport", 1)] == [needle]  # the index in memory answers
 
 
@@ -163,7 +163,7 @@ def test_a_sync_killed_mid_commit_leaves_an_index_the_next_sync_completes(
     make_assistant: Callable[..., Assistant], tmp_path: Path
 ) -> None:
     a, index = _build(make_assistant, tmp_path, files=5)
-    sources = sorted(s for s in a.store.documents())
+    sources = sorted(s for s in a._store.documents())
     shutil.rmtree(index / "lexical-default")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-c", SLOW_SYNC, str(index)], stdout=subprocess.PIPE, text=True, env=env)
@@ -176,11 +176,11 @@ def test_a_sync_killed_mid_commit_leaves_an_index_the_next_sync_completes(
 
     after = LexicalIndex(index, "default")
     # the first commit (two documents) is whole; the killed one left nothing behind
-    assert after.problems(a.store) == [f"lexical index: {s} is missing" for s in sources[2:]]
-    assert after.sync(a.store, force=True) is True  # the writer's lock died with it
-    assert after.problems(a.store) == []
+    assert after.problems(a._store) == [f"lexical index: {s} is missing" for s in sources[2:]]
+    assert after.sync(a._store, force=True) is True  # the writer's lock died with it
+    assert after.problems(a._store) == []
     clean = LexicalIndex(None, "default")
-    clean.sync(a.store, force=True)
+    clean.sync(a._store, force=True)
     for query in ("zeppelin hangar", "harbour lantern orchard", "ward meadow"):
         found = after.search(query, 1000)  # every match: ties may come in another order, never other scores
         assert found and sorted(found) == sorted(clean.search(query, 1000))

@@ -58,11 +58,10 @@ def cite_and_invent(prompt: str) -> str:
 
 
 def llm_assistant(base: Assistant, backend: Scripted, **config: object) -> Assistant:
-    a = Assistant(store=base.store, embedder=base.embedder, settings=base.settings, llm=backend)
     if config:
         config_ = replace(base.settings.llm_answer_config(), **config)  # type: ignore[arg-type]
-        a.llm_answerer = LLMAnswerer(backend, config_)
-    return a
+        return base.variant(answerer=LLMAnswerer(backend, config_))
+    return base.variant(llm=backend)
 
 
 def test_ask_checks_the_generated_citations(article_assistant: Assistant) -> None:

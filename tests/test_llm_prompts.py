@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from index.errors import ConfigError
-from rag.extractive import NOT_FOUND
+from rag.answering import NOT_FOUND
 from rag.prompting import ANSWER, BUILTIN_DIR, CONDENSE, NO_ANSWER, Prompt, load_prompt, no_answer_text, template_fields
 
 

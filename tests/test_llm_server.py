@@ -113,7 +113,14 @@ def llm_settings(base: Assistant, server: LlamaServer, **changes: object) -> Set
 
 
 def server_assistant(base: Assistant, server: LlamaServer, **changes: object) -> Assistant:
-    return Assistant(store=base.store, embedder=base.embedder, settings=llm_settings(base, server, **changes))
+    return base.variant(settings=llm_settings(base, server, **changes))
+
+
+def recorded_assistant(base: Assistant, server: LlamaServer, **changes: object) -> tuple[Assistant, Recording]:
+    """``server_assistant`` answering through a ``Recording`` of the real backend its settings name."""
+    settings = llm_settings(base, server, **changes)
+    recorder = Recording(build_backend(settings.llm_options()))
+    return base.variant(settings=settings, llm=recorder), recorder
 
 
 class Recording:
@@ -159,9 +166,7 @@ def assert_checked(answer: Answer, raw: str, prompt: str) -> None:
 
 
 def test_cited_answer_from_the_real_server(article_assistant: Assistant, server: LlamaServer) -> None:
-    a = server_assistant(article_assistant, server)
-    recorder = Recording(a.llm_answerer.backend)  # type: ignore[union-attr]
-    a.llm_answerer.backend = recorder  # type: ignore[union-attr]
+    a, recorder = recorded_assistant(article_assistant, server)
     answer = a.ask(QUESTION)
     assert answer.backend == "openai:smollm2-135m" and answer.timings["answer"] > 0
     assert recorder.replies[0].strip(), "the model produced text"
@@ -182,9 +187,7 @@ def test_real_model_output_with_an_invented_citation_goes_through_the_checker(
         "Copy exactly, including the brackets: "
         "The Calder Valley water scheme is being built [1]. The moon is made of cheese [7]"
     )
-    a = server_assistant(article_assistant, server, prompts_dir=str(tmp_path), top_k=1)
-    recorder = Recording(a.llm_answerer.backend)  # type: ignore[union-attr]
-    a.llm_answerer.backend = recorder  # type: ignore[union-attr]
+    a, recorder = recorded_assistant(article_assistant, server, prompts_dir=str(tmp_path), top_k=1)
     answer = a.ask(QUESTION)
     raw = recorder.replies[0]
     assert_checked(answer, raw, recorder.prompts[0])
@@ -195,9 +198,7 @@ def test_real_model_output_with_an_invented_citation_goes_through_the_checker(
 
 
 def test_streaming_from_the_real_server(article_assistant: Assistant, server: LlamaServer) -> None:
-    a = server_assistant(article_assistant, server)
-    recorder = Recording(a.llm_answerer.backend)  # type: ignore[union-attr]
-    a.llm_answerer.backend = recorder  # type: ignore[union-attr]
+    a, recorder = recorded_assistant(article_assistant, server)
     started = time.perf_counter()
     stamps: list[float] = []
     items = []
@@ -214,9 +215,7 @@ def test_streaming_from_the_real_server(article_assistant: Assistant, server: Ll
 
 
 def test_follow_up_is_rewritten_by_the_model(article_assistant: Assistant, server: LlamaServer) -> None:
-    a = server_assistant(article_assistant, server)
-    recorder = Recording(a.llm_answerer.backend)  # type: ignore[union-attr]
-    a.llm_answerer.backend = recorder  # type: ignore[union-attr]
+    a, recorder = recorded_assistant(article_assistant, server)
     messages = [
         {"role": "user", "content": "Which contractor is digging the tunnel?"},
         {"role": "assistant", "content": "Brennmoor Tunnelling, a contractor from Saltash Reach [1]."},
@@ -291,9 +290,8 @@ def test_in_process_llama_cpp_on_the_same_file(article_assistant: Assistant, ggu
                        llm_context_window=N_CTX).llm_options()
     backend = build_backend(options)
     recorder = Recording(backend)
-    a = Assistant(store=article_assistant.store, embedder=article_assistant.embedder,
-                  settings=article_assistant.settings.with_(top_k=3, llm_context_window=N_CTX, llm_max_tokens=80),
-                  llm=recorder)
+    settings = article_assistant.settings.with_(top_k=3, llm_context_window=N_CTX, llm_max_tokens=80)
+    a = article_assistant.variant(settings=settings, llm=recorder)  # type: ignore[arg-type]
     answer = a.ask(QUESTION)
     assert answer.backend == f"llama-cpp:{gguf}"
     assert "<|im_start|>" not in recorder.replies[0]
@@ -314,9 +312,7 @@ def test_injected_instruction_is_not_obeyed_by_the_real_model(
     )
     plain = make_assistant()
     plain.ingest([doc])
-    a = server_assistant(plain, server)
-    recorder = Recording(a.llm_answerer.backend)  # type: ignore[union-attr]
-    a.llm_answerer.backend = recorder  # type: ignore[union-attr]
+    a, recorder = recorded_assistant(plain, server)
     answer = a.ask("When was the Zorblat reactor commissioned?")
     prompt = recorder.prompts[0]
     assert "Ignore previous instructions" in prompt[prompt.index("\n<sources>\n") : prompt.index("\n</sources>\n")]

@@ -23,11 +23,11 @@ def indexed_chunks(assistant: Assistant) -> list[Chunk]:
     """Every chunk in the index, found through the manifest (ids are computed, not searched)."""
     ids = [
         chunk_id(r.source, r.doc_hash, i)
-        for r in assistant.store.documents().values()
+        for r in assistant._store.documents().values()
         for i in range(r.chunks)
     ]
-    chunks = assistant.store.get_chunks(ids)
-    assert len(chunks) == len(ids) == assistant.store.count_chunks()
+    chunks = assistant._store.get_chunks(ids)
+    assert len(chunks) == len(ids) == assistant._store.count_chunks()
     return chunks
 
 

@@ -98,9 +98,9 @@ def test_a_batch_of_mixed_lengths_matches_one_text_at_a_time(
 def test_an_index_built_with_pytorch_is_searched_with_onnx_without_rebuild(
     article_assistant: Assistant, onnx_embedder: OnnxEmbedder
 ) -> None:
-    assert onnx_embedder.model_id == article_assistant.embedder.model_id == DEFAULT_MODEL
-    assert onnx_embedder.dimension == article_assistant.embedder.dimension == 384
-    onnx = Assistant(store=article_assistant.store, embedder=onnx_embedder, settings=article_assistant.settings)
+    assert onnx_embedder.model_id == article_assistant._embedder.model_id == DEFAULT_MODEL
+    assert onnx_embedder.dimension == article_assistant._embedder.dimension == 384
+    onnx = article_assistant.variant(embedder=onnx_embedder)
     question = "What budget did the city council approve?"
     ours = onnx.ask(question)  # an IndexMismatchError here would force a rebuild
     theirs = article_assistant.ask(question)
@@ -219,11 +219,11 @@ def test_mean_pooling_ignores_padding_and_gives_unit_vectors() -> None:
 def test_the_model_loads_in_a_background_thread(cache: Path, tmp_path: Path) -> None:
     settings = Settings(index_dir=str(tmp_path / "index"), cache_dir=str(cache))
     assistant = Assistant.open(settings=settings)
-    assert isinstance(assistant.embedder, OnnxEmbedder) and not assistant.embedder.loaded
+    assert isinstance(assistant._embedder, OnnxEmbedder) and not assistant._embedder.loaded
     thread = start_loading(assistant)
     assert thread is not None
     thread.join(timeout=300)
-    assert assistant.embedder.loaded
+    assert assistant._embedder.loaded
 
 
 def test_a_failed_background_load_is_raised_again_at_first_use(tmp_path: Path) -> None:
@@ -235,12 +235,12 @@ def test_a_failed_background_load_is_raised_again_at_first_use(tmp_path: Path) -
     thread.join(timeout=60)
     assert not thread.is_alive()
     with pytest.raises(ConfigError, match="pools with"):
-        assistant.embedder.embed_query("hello")
+        assistant._embedder.embed_query("hello")
 
 
 def test_the_backend_setting_picks_the_embedder(tmp_path: Path) -> None:
     base = Settings(index_dir=str(tmp_path / "i"), cache_dir=str(tmp_path / "c"))
-    from rag.config import build_embedder
+    from rag.parts import build_embedder
 
     assert isinstance(build_embedder(base), OnnxEmbedder)
     assert isinstance(build_embedder(base.with_(embed_backend="torch")), SentenceTransformerEmbedder)

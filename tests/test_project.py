@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import inspect
+import re
 import shutil
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
@@ -26,10 +29,62 @@ FORBIDDEN = {
 }
 
 
+# what a library user imports to build an Assistant from parts of their own and use it
+USER_NAMES = {
+    "Answer", "Answerer", "Assistant", "ChromaStore", "Citation", "ConfigError", "Embedder", "LLMBackend",
+    "OnnxEmbedder", "PreparedQuestion", "RagError", "SentenceTransformerEmbedder", "Settings",
+}
+
+
+def readme_imports() -> list[tuple[str, str]]:
+    """(module, name) of every ``from MODULE import NAME`` in the README's python snippets."""
+    from tests.test_readme import python_snippets
+
+    found = []
+    for snippet in python_snippets():
+        for node in ast.walk(ast.parse(snippet)):
+            if isinstance(node, ast.ImportFrom):
+                found.extend((str(node.module), alias.name) for alias in node.names)
+    return found
+
+
+def _project_types(hint: object) -> set[type]:
+    """The classes of rag and index named anywhere in a type hint (``Iterator[str | Answer]`` -> Answer)."""
+    if isinstance(hint, type) and hint.__module__.split(".")[0] in ("rag", "index"):
+        return {hint}
+    return {t for arg in typing.get_args(hint) for t in _project_types(arg)}
+
+
 def test_public_surface_is_sorted_and_importable() -> None:
     assert rag.__all__ == sorted(rag.__all__)
     for name in rag.__all__:
         assert getattr(rag, name) is not None
+    assert sorted(USER_NAMES - set(rag.__all__)) == []
+    imports = readme_imports()
+    assert imports, "the README shows python snippets"
+    assert [(m, n) for m, n in imports if m != "rag" or n not in rag.__all__] == []
+
+
+def test_every_type_in_the_assistants_public_methods_is_exported() -> None:
+    needed: set[type] = set()
+    for name, member in inspect.getmembers(Assistant):
+        if name.startswith("_") or not callable(member):
+            continue
+        for hint in typing.get_type_hints(member).values():
+            needed |= _project_types(hint)
+    assert sorted(t.__name__ for t in needed if getattr(rag, t.__name__, None) is not t) == []
+
+
+def test_the_assistant_keeps_its_parts_private() -> None:
+    """Front ends use methods (open_source, warm_up, ...), never the store or the embedder itself."""
+    public = {name for name in vars(Assistant) if not name.startswith("_")}
+    parts = {"store", "embedder", "lexical", "retriever", "answerer", "llm_answerer"}
+    assert public & parts == set()
+    for path in [*(REPO / "ui").rglob("*.py"), *(REPO / "evals").rglob("*.py"), *(REPO / "rag").rglob("*.py")]:
+        text = path.read_text(encoding="utf-8")
+        reached = re.findall(r"assistant\._?(?:store|embedder|lexical|retriever|answerer|llm_answerer)\b", text)
+        if path.name != "assistant.py":
+            assert reached == [], f"{path.relative_to(REPO)} reaches into the Assistant: {reached}"
 
 
 def test_import_rag_stays_light() -> None:

@@ -72,7 +72,7 @@ def server_assistant(
     url: str, embedder: SentenceTransformerEmbedder, tmp_path: Path, collection: str
 ) -> Assistant:
     settings = Settings(chroma_url=url, index_dir=str(tmp_path / "unused-index"), collection=collection)
-    return Assistant(store=ChromaStore.http(url, collection), embedder=embedder, settings=settings)
+    return Assistant.from_parts(store=ChromaStore.http(url, collection), embedder=embedder, settings=settings)
 
 
 def article_phrase() -> str:
@@ -87,7 +87,7 @@ def test_ingest_ask_reingest_delete_through_the_server(
     assistant = server_assistant(server.url, embedder, tmp_path, "library-kb")
     report = assistant.ingest([ARTICLE])
     assert report.ok and report.added == (str(ARTICLE),)
-    assert report.chunks_written == assistant.store.count_chunks() > 0
+    assert report.chunks_written == assistant._store.count_chunks() > 0
     assert assistant.check() == []
     assert not (tmp_path / "unused-index").exists(), "server mode must not create a local index"
 
@@ -109,10 +109,10 @@ def test_ingest_ask_reingest_delete_through_the_server(
 
     status = assistant.status()
     assert status.location == server.url and status.size_bytes is None
-    assert status.documents == 1 and status.chunks == assistant.store.count_chunks()
+    assert status.documents == 1 and status.chunks == assistant._store.count_chunks()
 
     assert assistant.delete([ARTICLE]) == [str(ARTICLE)]
-    assert assistant.sources() == [] and assistant.store.count_chunks() == 0
+    assert assistant.sources() == [] and assistant._store.count_chunks() == 0
     assert assistant.check() == []
     answer = assistant.ask("Who is Ilse Varga?")
     assert answer.abstained and answer.citations == ()

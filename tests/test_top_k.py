@@ -16,7 +16,7 @@ BAD = [-1, 0, 1.5, 5.0, True, "5", 201]
 def mode(request: pytest.FixtureRequest, article_assistant: Assistant) -> Iterator[Assistant]:
     """The seed index, read in one retrieval mode."""
     settings = article_assistant.settings.with_(retrieval=request.param)
-    yield Assistant(store=article_assistant.store, embedder=article_assistant.embedder, settings=settings)
+    yield article_assistant.variant(settings=settings)
 
 
 @pytest.mark.parametrize("bad", BAD, ids=repr)

@@ -44,7 +44,7 @@ def served(
 
     folder = tmp_path_factory.mktemp("ui-api-index")
     store = ChromaStore.persistent(str(folder))
-    a = Assistant(store=store, embedder=embedder, settings=Settings(index_dir=str(folder)))  # type: ignore[arg-type]
+    a = Assistant.from_parts(store=store, embedder=embedder, settings=Settings(index_dir=str(folder)))  # type: ignore[arg-type]
     assert a.ingest([ARTICLE, DOCS_UI]).ok
     url, close = _serve(a, folder)
     yield url, a

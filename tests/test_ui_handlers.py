@@ -10,7 +10,7 @@ import gradio as gr
 import pytest
 
 from rag import Answer, Assistant, RagError
-from rag.views import answer_segments, example_questions, open_cited_document
+from rag.views import answer_segments, example_questions
 from tests.conftest import ARTICLE
 from ui import render
 from ui.app import build_app, parse_auth, sample_paths
@@ -94,11 +94,11 @@ def test_example_questions_never_show_a_file_name(article_assistant: Assistant) 
 def test_open_cited_document_only_opens_indexed_chunks(article_assistant: Assistant) -> None:
     answer = article_assistant.ask("Who is Ilse Varga?")
     c = answer.citations[0]
-    view = open_cited_document(article_assistant.store, c.chunk.id, article_assistant.settings.max_file_bytes)
+    view = article_assistant.open_source(c.chunk.id)
     assert view.text[view.start : view.end] == c.chunk.text and not view.note
     for bad in ("", "../../etc/passwd", "0" * 40):
         with pytest.raises(RagError):
-            open_cited_document(article_assistant.store, bad, article_assistant.settings.max_file_bytes)
+            article_assistant.open_source(bad)
 
 
 def test_open_cited_document_when_the_file_changed(writable: Handlers, tmp_path: Path) -> None:
@@ -109,7 +109,7 @@ def test_open_cited_document_when_the_file_changed(writable: Handlers, tmp_path:
     a.ingest([doc])
     cited = a.ask("What does Hugo the heron do?").citations[0]
     doc.write_text("Completely different text now.\n")
-    view = open_cited_document(a.store, cited.chunk.id, a.settings.max_file_bytes)
+    view = a.open_source(cited.chunk.id)
     assert "changed" in view.note and view.text == cited.chunk.text
 
 
@@ -261,7 +261,7 @@ def test_source_page_highlights_the_sentence_and_escapes_everything(writable: Ha
 
 def test_status_and_examples(handlers: Handlers) -> None:
     status = handlers.status()
-    chunks = handlers.assistant.store.count_chunks()
+    chunks = handlers.assistant._store.count_chunks()
     assert "**Documents** 1" in status and "MiniLM" in status and f"**chunks** {chunks}" in status and chunks > 1
     assert all(q.endswith("?") for q in handlers.examples())
 

@@ -36,7 +36,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> Iterator
     (base / "victim" / "notes.md").write_text(hostile.VICTIM_TEXT)
     index = base / "index"
     store = ChromaStore.persistent(str(index))
-    assistant = Assistant(store=store, embedder=embedder, settings=Settings(index_dir=str(index)))  # type: ignore[arg-type]
+    assistant = Assistant.from_parts(store=store, embedder=embedder, settings=Settings(index_dir=str(index)))  # type: ignore[arg-type]
     url, close = _serve(assistant, base, max_upload_mb=LIMIT_MB)
     yield {"url": url, "base": base, "uploads": base / "uploads", "assistant": assistant}
     close()

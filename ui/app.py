@@ -73,7 +73,7 @@ class UIConfig:
 
 def default_uploads_dir(assistant: Assistant) -> Path:
     """``INDEX/uploads``: uploads live inside the index folder, so they go (and stay ignored) with it."""
-    return Path(assistant.settings.index_dir).expanduser().resolve() / "uploads"
+    return (assistant.folder or Path(assistant.settings.index_dir)).expanduser().resolve() / "uploads"
 
 
 def build_app(assistant: Assistant, config: UIConfig | None = None) -> gr.Blocks:
@@ -300,7 +300,7 @@ def run_ui(
         if paths:
             report = assistant.ingest(paths, include=["*.md", "*.txt", "*.pdf", "*.html", "*.docx"])
             print(f"the index was empty: added the sample corpus ({report.summary()})")
-    assistant.embedder.embed_query("warm up")  # load the model now, not on the first question
+    assistant.warm_up()  # load the model now, not on the first question
     demo = build_app(assistant, config)
     demo.queue(default_concurrency_limit=2)
     url = launch(demo, config, block=False)

@@ -18,7 +18,6 @@ import gradio as gr
 
 from rag import Answer, Assistant, RagError
 from rag.serialise import to_dict
-from rag.views import document_openings, example_questions, open_cited_document
 from ui import render
 from ui.limits import UploadAllowance
 from ui.options import option_kwargs
@@ -307,14 +306,13 @@ class Handlers:
 
     def examples(self, limit: int = 3) -> list[str]:
         """Questions to start with, from the documents' titles or first headings."""
-        records = self.assistant.sources()
-        return example_questions(records, limit, document_openings(self.assistant.store, records))
+        return self.assistant.example_questions(limit)
 
     def source_page(self, params: dict[str, str]) -> str:
         """The page a ``[n]`` link opens: the cited document, passage and sentence highlighted."""
         chunk = params.get("chunk", "")
         try:
-            view = open_cited_document(self.assistant.store, chunk, self.max_upload_bytes)
+            view = self.assistant.open_source(chunk, self.max_upload_bytes)
         except RagError as exc:
             return render.error_html(str(exc))
 

@@ -32,9 +32,8 @@ from evals.perf.table import Metric, render, summarize
 from index.models import Hit
 from index.sentences import split_sentences
 from rag import Assistant, Settings
-from rag.citations import _windows, check_answer, check_extractive
-from rag.config import build_embedder, build_store
-from rag.extractive import NOT_FOUND
+from rag.answering import NOT_FOUND
+from rag.citations import check_answer, check_extractive, evidence_windows
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_SET = REPO / "evals" / "sets" / "seed.jsonl"
@@ -74,12 +73,12 @@ def one_run(assistant: Assistant, questions: list[str]) -> dict[str, float]:
         text = llm_shaped_answer(hits)
         for cold in (True, False):
             if cold:
-                _windows.cache_clear()
+                evidence_windows.cache_clear()
             t0 = time.perf_counter()
             check_extractive(answer, NOT_FOUND)
             t1 = time.perf_counter()
             if cold:
-                _windows.cache_clear()
+                evidence_windows.cache_clear()
             t2 = time.perf_counter()
             check_answer(text, sources, no_answer=NOT_FOUND)
             t3 = time.perf_counter()
@@ -115,7 +114,7 @@ def main() -> None:
     questions = [json.loads(line)["question"] for line in SEED_SET.read_text().splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(index_dir=folder)
-        assistant = Assistant(store=build_store(settings), embedder=build_embedder(settings), settings=settings)
+        assistant = Assistant.open(settings=settings)
         assistant.ingest([SEED_FILE])
         one_run(assistant, questions[:3])  # warm up the model and caches
         runs = [one_run(assistant, questions) for _ in range(args.repeat)]

@@ -75,7 +75,7 @@ def build_index(folder: Path, cache_dir: str) -> None:
     """Ingest the corpus, and make every ONNX file, before anything is timed."""
     settings = Settings(index_dir=str(folder), cache_dir=cache_dir)
     Assistant.open(settings=settings).ingest(corpus())
-    Assistant.open(settings=settings.with_(embed_backend="onnx-int8")).embedder.embed_query("warm")
+    Assistant.open(settings=settings.with_(embed_backend="onnx-int8")).warm_up()
 
 
 def commands(index: Path) -> dict[str, list[str]]:

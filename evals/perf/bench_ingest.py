@@ -37,7 +37,8 @@ from typing import Any
 from evals.perf.table import Metric, render, summarize
 from index.embedding import Embedder
 from rag import Assistant, Settings
-from rag.config import EMBED_BACKENDS, build_embedder, build_store
+from rag.config import EMBED_BACKENDS
+from rag.parts import build_embedder, build_store
 
 REPO = Path(__file__).resolve().parents[2]
 XQUAD = Path("evaldata") / "xquad-en" / "xquad.en.json"
@@ -139,6 +140,9 @@ class RecordingEmbedder:
     def embed_query(self, text: str) -> list[float]:
         return self.inner.embed_query(text)
 
+    def forget_queries(self) -> None:
+        self.inner.forget_queries()
+
 
 def settings_for(index_dir: Path, models: Models) -> Settings:
     return Settings(
@@ -148,9 +152,9 @@ def settings_for(index_dir: Path, models: Models) -> Settings:
 
 
 def open_assistant(index_dir: Path, embedder: Embedder, models: Models) -> Assistant:
-    """An Assistant on a fresh embedded Chroma folder, built as rag.config builds it."""
+    """An Assistant on a fresh embedded Chroma folder, built as rag.parts builds it."""
     settings = settings_for(index_dir, models)
-    return Assistant(store=build_store(settings), embedder=embedder, settings=settings)
+    return Assistant.from_parts(store=build_store(settings), embedder=embedder, settings=settings)
 
 
 def timed_ingest(assistant: Assistant, docs: Path) -> tuple[float, int]:
