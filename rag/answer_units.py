@@ -166,6 +166,8 @@ def find_units(text: str, *, document_start: bool = False) -> list[Unit]:
         paragraph.clear()
 
     title_block = document_start
+    title = ""  # the document's title: it frames the lines of its title page
+    title_page: list[str] = []  # and they frame the title ("the document approved on ...")
     in_code = False
     for i, line in enumerate(lines):
         t = line.text
@@ -182,10 +184,12 @@ def find_units(text: str, *, document_start: bool = False) -> list[Unit]:
         if i == 0 and document_start and len(t) <= _MAX_TITLE and t[-1] not in ".!?":
             start = line.start + (len(t) - len(t.lstrip("#").lstrip()))
             units.append(Unit(TITLE, (start, line.end), ""))
+            title = heading_text(t)
             continue  # a document's title is too broad to frame its sentences
         if title_block:
             if len(t) <= _MAX_FIELD_LINE and t[-1] not in ".!?" and not is_list_item(t) and not _MD_HEADING.match(t):
-                units.append(Unit(FIELD, (line.start, line.end), heading))
+                units.append(Unit(FIELD, (line.start, line.end), title))
+                title_page.append(t)
                 continue
             title_block = False
         if _TABLE_SEPARATOR.fullmatch(t) and header_row:
@@ -220,12 +224,16 @@ def find_units(text: str, *, document_start: bool = False) -> list[Unit]:
         if is_field(lines, i):
             close_paragraph()
             close_run()
-            units.append(Unit(FIELD, (line.start, line.end), heading))
+            units.append(Unit(FIELD, (line.start, line.end), heading or title))
+            if not heading:
+                title_page.append(t)
             continue
         close_run()
         paragraph.append(line)
     close_paragraph()
     close_run()
+    if title_page and units and units[0].kind == TITLE:
+        units[0] = Unit(TITLE, units[0].span, " ".join(title_page))
     return _distinct(units)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from index.embedding import Embedder
 from index.models import Hit
 from index.sentences import split_sentences
-from rag.answer_units import SENTENCE, Unit, find_units
+from rag.answer_units import SENTENCE, TITLE, Unit, find_units
 from rag.lexical import Coverage, idf_weights, terms, weighted_overlap
 from rag.models import Answer, Citation
 from rag.question_types import QuestionType, fits, question_type, type_bonus
@@ -63,7 +63,7 @@ class ExtractiveConfig:
     chunk_weight: float = 0.10
     min_score: float = 0.30  # below this best score: abstain
     min_lexical: float = 0.35  # the best unit must hold this share of the question's terms (sweep_abstention) ...
-    strong_dense: float = 0.50  # ... unless it is this close in meaning
+    strong_dense: float = 0.40  # ... unless it is this close in meaning (both read from sweep_abstention)
     second_ratio: float = 0.8  # a second sentence must score at least this share of the first
     # closeness in meaning alone is no support when the question names at least two things
     # (and this share of its terms) that occur nowhere in the index: the documents never mention them
@@ -291,7 +291,9 @@ class ExtractiveAnswerer:
         vectors = self._unit_vectors(units)
         scored = score_candidates(question, units, question_vector, vectors, self.config, qtype)
         # scored among all units (their words set the idf), then only those that can answer are kept
-        return [c for c in scored if fits(qtype, c.kind, c.sentence_text)]
+        fitting = [c for c in scored if fits(qtype, c.kind, c.sentence_text)]
+        titles = [c for c in fitting if c.kind == TITLE]
+        return titles or fitting  # "what is the title of ...": a title when one was retrieved
 
     def answer(
         self, question: str, hits: Sequence[Hit], question_vector: Sequence[float], *, unknown: Coverage = _ALL_KNOWN

@@ -35,6 +35,7 @@ class QuestionType:
     units: frozenset[str]  # unit kinds that answer this form best
     evidence: re.Pattern[str] | None = None  # what a good answer holds
     requires: str | None = None  # an ``answer_types`` kind the unit must hold, or None
+    evidence_required: bool = False  # units without the evidence cannot answer ("who wrote" needs "by ...")
 
 
 def _q(pattern: str) -> re.Pattern[str]:
@@ -48,7 +49,7 @@ TABLE: tuple[QuestionType, ...] = (
                  frozenset({TITLE})),
     QuestionType("author", _q(r"^\s*who\b.*\b(?:author|wrote|written|write|edited|edit|prepared|prepare|compiled|"
                               r"signed|minutes|drafted)\b|\bwho\s+is\s+the\s+(?:author|editor)\b"),
-                 frozenset({FIELD, SENTENCE}), _AUTHOR_WORDS),
+                 frozenset({FIELD, SENTENCE}), _AUTHOR_WORDS, evidence_required=True),
     QuestionType("time", _q(r"^\s*(?:when\b|what\s+time\b|(?:in|by|since|until|from)?\s*(?:what|which)\s+"
                             r"(?:year|years|decade|century|month|date|day|period|era)\b)"),
                  frozenset({SENTENCE, FIELD, ROW, ITEM, SECTION}), None, "time"),
@@ -95,6 +96,8 @@ def fits(qtype: QuestionType, kind: str, text: str) -> bool:
     """Whether a unit may answer at all: it holds what the type requires (a date, a number)."""
     if kind == TITLE:
         return qtype.name == "title"
+    if qtype.evidence_required and qtype.evidence is not None and not qtype.evidence.search(text):
+        return False
     return can_answer(text, qtype.requires)
 
 

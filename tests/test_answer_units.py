@@ -53,13 +53,15 @@ def _units(text: str, start: bool = True) -> list[tuple[str, str, str]]:
 
 def test_title_page_gives_the_title_and_one_field_per_line() -> None:
     units = _units(TITLE_PAGE)
-    assert units[0] == (TITLE, "Harbour Safety Rules", "")
     fields = [text for kind, text, _ in units if kind == FIELD]
     assert fields == [
         "Port of Ellisk Authority",
         "Author: Dr. Ana Petrov, Harbour Master",
         "Approved on 3 March 2024",
     ]
+    # the title page frames the title ("the rules approved on 3 March"), the title frames its lines
+    assert units[0] == (TITLE, "Harbour Safety Rules", " ".join(fields))
+    assert all(context == "Harbour Safety Rules" for kind, _, context in units if kind == FIELD)
     # the numbered heading is context, never a unit; the text under it is split into sentences
     assert ("1. Purpose" not in [text for _, text, _ in units])
     assert (SENTENCE, "They replace the rules of 2019.", "1. Purpose") in units

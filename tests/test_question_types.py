@@ -54,6 +54,13 @@ def test_when_and_how_many_require_a_date_or_a_number() -> None:
     assert not fits(many, SENTENCE, "The site has plots on a slope.")
 
 
+def test_an_author_question_needs_an_author_line() -> None:
+    author = question_type("Who wrote the harbour rules?")
+    assert fits(author, FIELD, "Author: Dr. Ana Petrov, Harbour Master")
+    assert fits(author, SENTENCE, "It was started in 2023 by Orla Benning.")
+    assert not fits(author, SENTENCE, "The rules keep people safe on the quays.")
+
+
 def test_the_bonus_prefers_the_right_kind_and_evidence() -> None:
     author = question_type("Who is the author of the harbour rules?")
     assert type_bonus(author, FIELD, "Author: Dr. Ana Petrov, Harbour Master") == 1.0

@@ -29,6 +29,7 @@ GRIDS = {
     "min_lexical": [0.0, 0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6],
     "strong_dense": [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 1.0],
     "min_score": [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5],
+    "min_unknown_terms": [1, 2, 3, 4, 99],
 }
 
 
@@ -77,6 +78,8 @@ def _with(config: ExtractiveConfig, param: str, value: float) -> ExtractiveConfi
         return replace(config, min_lexical=value)
     if param == "strong_dense":
         return replace(config, strong_dense=value)
+    if param == "min_unknown_terms":
+        return replace(config, min_unknown_terms=int(value))
     return replace(config, min_score=value)
 
 
