@@ -25,7 +25,7 @@ from rag.extractive import Candidate, ExtractiveAnswerer, ExtractiveConfig, choo
 from rag.lexical import Coverage, coverage, terms
 
 SETS = ("evals/sets/natural.jsonl", "seed", "docs")
-GRIDS = {
+GRIDS: dict[str, list[float]] = {
     "min_lexical": [0.0, 0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6],
     "strong_dense": [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 1.0],
     "min_score": [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5],
