@@ -63,7 +63,7 @@ class ExtractiveConfig:
     chunk_weight: float = 0.10
     min_score: float = 0.30  # below this best score: abstain
     min_lexical: float = 0.35  # the best unit must hold this share of the question's terms (sweep_abstention) ...
-    strong_dense: float = 0.40  # ... unless it is this close in meaning (both read from sweep_abstention)
+    strong_dense: float = 0.45  # ... unless it is this close in meaning (both read from sweep_abstention)
     second_ratio: float = 0.8  # a second sentence must score at least this share of the first
     # closeness in meaning alone is no support when the question names at least two things
     # (and this share of its terms) that occur nowhere in the index: the documents never mention them
@@ -149,7 +149,9 @@ def score_candidates(
     scored = []
     for (hit, unit), d, ut, ot in zip(units, dense.tolist(), unit_terms, own_terms, strict=True):
         own = weighted_overlap(q_terms, ot, idf)
-        lex = own + 0.5 * (weighted_overlap(q_terms, ut, idf) - own)  # the heading's words count half
+        framed = weighted_overlap(q_terms, ut, idf)
+        # a heading's words count half; a title is asked for by what its title page says ("dated ...")
+        lex = framed if unit.kind == TITLE else own + 0.5 * (framed - own)
         body = hit.chunk.text[unit.span[0] : unit.span[1]]
         bonus = config.type_weight * type_bonus(qtype, unit.kind, body)
         score = (
@@ -219,9 +221,10 @@ def choose(
     for cand in candidates[1:]:
         if len(chosen) >= config.max_sentences:
             break
-        # compared without the type bonus, which lifts every unit of the right kind alike
-        if cand.support < config.second_ratio * best.support or cand.score < config.min_score:
-            break
+        # close to the best both with and without the type bonus, which lifts every unit of the right kind alike
+        close = cand.score >= config.second_ratio * best.score and cand.support >= config.second_ratio * best.support
+        if not close or cand.score < config.min_score:
+            continue
         if any(_overlaps(cand, c) for c in chosen):
             continue  # a list and its own item, a section and its line: quote one of them
         chosen.append(cand)
