@@ -116,8 +116,12 @@ def load_text(path: Path, max_bytes: int) -> ExtractedText:
 _BLOCK_TAGS = frozenset({
     "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table",
     "section", "article", "header", "footer", "blockquote", "pre", "dt", "dd", "figcaption",
-    "main", "nav", "aside", "hr", "td", "th", "body",
+    "main", "nav", "aside", "hr", "body",
 })  # fmt: skip
+# The structure an answer can quote is kept in Markdown's marks: "# " before a heading,
+# "- " before a list item, " | " between the cells of a table row.
+_MARKS = {"li": "- ", **{f"h{n}": "#" * n + " " for n in range(1, 7)}}
+_CELL_TAGS = frozenset({"td", "th"})
 _HIDDEN_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "head", "iframe", "object"})
 
 
@@ -134,6 +138,7 @@ class _VisibleText:
         self.title: list[str] = []
         self._hidden = 0  # depth inside script, style, head, ...
         self._in_title = 0  # inside the first <title> (an <svg> may hold more)
+        self._cells = 0  # cells begun in the current table row
 
     def start(self, tag: object, attrib: object) -> None:
         name = tag.lower() if isinstance(tag, str) else ""
@@ -142,7 +147,12 @@ class _VisibleText:
         if name in _HIDDEN_TAGS:
             self._hidden += 1
         elif name in _BLOCK_TAGS and not self._hidden:
-            self.parts.append("\n")
+            self.parts.append("\n" + _MARKS.get(name, ""))
+            if name == "tr":
+                self._cells = 0
+        elif name in _CELL_TAGS and not self._hidden:
+            self.parts.append(" | " if self._cells else "\n")
+            self._cells += 1
 
     def end(self, tag: object) -> None:
         name = tag.lower() if isinstance(tag, str) else ""
@@ -231,7 +241,8 @@ def load_docx(path: Path, max_bytes: int) -> ExtractedText:
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
-            blocks.append("".join(node.text or "" for node in child.iter() if node.tag.endswith("}t")))
+            text = "".join(node.text or "" for node in child.iter() if node.tag.endswith("}t"))
+            blocks.append(_docx_mark(child) + text if text.strip() else text)
         elif tag == "tbl":
             # Only this table's own rows: a nested table is read once, as part of its cell's
             # text (iterating every descendant row read it again at every level of nesting).
@@ -246,6 +257,22 @@ def load_docx(path: Path, max_bytes: int) -> ExtractedText:
     text = _require_text(tidy("\n".join(blocks)), path, "the document has no text")
     core_title = (document.core_properties.title or "").strip()
     return ExtractedText(text=text, title=core_title or _first_line_title(text, path))
+
+
+_HEADING_STYLE = re.compile(r"(?:heading\s*(\d)|title)$", re.IGNORECASE)
+
+
+def _docx_mark(paragraph: object) -> str:
+    """Markdown's mark for a docx paragraph's style: "## " for Heading 2, "- " for a list item."""
+    style = ""
+    for node in paragraph.iter():  # type: ignore[attr-defined]
+        if isinstance(node.tag, str) and node.tag.endswith("}pStyle"):
+            style = next((str(v) for k, v in node.attrib.items() if k.endswith("}val")), "")
+            break
+    match = _HEADING_STYLE.match(style.replace("-", "").replace(" ", ""))
+    if match:
+        return "#" * int(match.group(1) or 1) + " "
+    return "- " if style.lower().startswith("list") else ""
 
 
 _LOADERS: dict[str, Callable[[Path, int], ExtractedText]] = {

@@ -1,4 +1,4 @@
-"""The offline default answerer: quote the best-supported sentences and cite them.
+"""The offline default answerer: quote the best-supported units (sentences, rows, list items, ...) and cite them.
 
 Candidate sentences come from the retrieved chunks. Each is scored against the
 question, not just by its chunk's rank: cosine similarity of sentence and question
@@ -24,10 +24,11 @@ from index.models import Hit
 from index.sentences import split_sentences
 from index.store import ChromaStore
 from index.text_terms import idf_weights, index_tokens, terms
-from rag.answer_types import can_answer, expected_type
+from rag.answer_units import SENTENCE, TITLE, Unit, find_units
 from rag.answering import NOT_FOUND, PreparedQuestion, words_a_few_at_a_time
 from rag.citations import check_extractive
 from rag.models import Answer, Citation
+from rag.question_types import QuestionType, fits, question_type, type_bonus
 from rag.term_overlap import Coverage, coverage, weighted_overlap
 
 _CACHE_SIZE = 20_000
@@ -43,6 +44,13 @@ class Candidate:
     dense: float
     lexical: float
     score: float
+    kind: str = SENTENCE  # the kind of unit (``rag.answer_units``)
+    bonus: float = 0.0  # the part of ``score`` owed to the question's type (``rag.question_types``)
+
+    @property
+    def support(self) -> float:
+        """The score without the type bonus: how well the unit itself matches the question."""
+        return self.score - self.bonus
 
     @property
     def sentence_text(self) -> str:
@@ -62,75 +70,105 @@ class ExtractiveConfig:
     lexical_weight: float = 0.35
     chunk_weight: float = 0.10
     min_score: float = 0.30  # below this best score: abstain
-    min_lexical: float = 0.40  # the best sentence must hold this share of the question's terms ...
-    strong_dense: float = 0.50  # ... unless it is this close in meaning
+    min_lexical: float = 0.35  # the best unit must hold this share of the question's terms (sweep_abstention) ...
+    strong_dense: float = 0.45  # ... unless it is this close in meaning (both read from sweep_abstention)
     second_ratio: float = 0.8  # a second sentence must score at least this share of the first
     # closeness in meaning alone is no support when the question names at least two things
     # (and this share of its terms) that occur nowhere in the index: the documents never mention them
     max_unknown: float = 0.3
     min_unknown_terms: int = 2
-    embed_candidates: int = 6  # sentences embedded per question, chosen by a cheap pre-score (latency)
+    embed_candidates: int = 8  # units embedded per question, chosen by a cheap pre-score (latency)
     min_words: int = 3
+    type_weight: float = 0.15  # the bonus for a unit of the kind the question asks for (``rag.question_types``)
 
 
-def candidate_spans(hits: Sequence[Hit], min_words: int) -> list[tuple[Hit, tuple[int, int]]]:
-    """Every sentence of the retrieved chunks long enough to be an answer, best chunk first."""
-    out: list[tuple[Hit, tuple[int, int]]] = []
-    seen: set[tuple[str, int]] = set()
+def candidate_units(hits: Sequence[Hit], min_words: int) -> list[tuple[Hit, Unit]]:
+    """Every unit of the retrieved chunks long enough to be an answer, best chunk first."""
+    out: list[tuple[Hit, Unit]] = []
+    seen: set[tuple[str, int, int]] = set()
     for hit in hits:
+        text = hit.chunk.text
         base = hit.chunk.start
-        for s, e in split_sentences(hit.chunk.text):
-            key = (hit.chunk.source, base + s)  # overlapping chunks repeat sentences
-            sentence = hit.chunk.text[s:e]
-            # headings and questions restate a topic; they do not answer it
-            if key in seen or len(sentence.split()) < min_words or sentence.startswith("#") or sentence.endswith("?"):
+        for unit in find_units(text, document_start=hit.chunk.start == 0):
+            s, e = unit.span
+            key = (hit.chunk.source, base + s, base + e)  # overlapping chunks repeat units
+            body = text[s:e]
+            if key in seen or body.endswith("?"):
+                continue
+            if unit.kind == SENTENCE and len(body.split()) < min_words:
                 continue
             seen.add(key)
-            out.append((hit, (s, e)))
+            out.append((hit, unit))
     return out
 
 
+def _unit_terms(hit: Hit, unit: Unit) -> list[str]:
+    return terms(f"{unit.context} {hit.chunk.text[unit.span[0] : unit.span[1]]}")
+
+
 def preselect(
-    question: str, spans: Sequence[tuple[Hit, tuple[int, int]]], limit: int
-) -> list[tuple[Hit, tuple[int, int]]]:
-    """The ``limit`` sentences worth embedding: term overlap with the question, then chunk rank (pure)."""
+    question: str, units: Sequence[tuple[Hit, Unit]], limit: int, qtype: QuestionType
+) -> list[tuple[Hit, Unit]]:
+    """The ``limit`` units worth embedding: term overlap, fit to the question's type, chunk rank (pure)."""
     q_terms = terms(question)
-    sentence_terms = [terms(h.chunk.text[s:e]) for h, (s, e) in spans]
-    idf = idf_weights(sentence_terms)
+    unit_terms = [_unit_terms(h, u) for h, u in units]
+    idf = idf_weights(unit_terms)
     keyed = [
-        (weighted_overlap(q_terms, st, idf) + 0.5 / hit.rank, i)
-        for i, ((hit, _), st) in enumerate(zip(spans, sentence_terms, strict=True))
+        (
+            weighted_overlap(q_terms, ut, idf)
+            + 0.3 * type_bonus(qtype, u.kind, h.chunk.text[u.span[0] : u.span[1]])
+            + 0.3 * fits(qtype, u.kind, h.chunk.text[u.span[0] : u.span[1]])
+            + 0.5 / hit.rank,
+            i,
+        )
+        for i, ((hit, u), ut) in enumerate(zip(units, unit_terms, strict=True))
+        for h in (hit,)
     ]
     keep = sorted(i for _, i in sorted(keyed, key=lambda k: (-k[0], k[1]))[:limit])
-    return [spans[i] for i in keep]
+    return [units[i] for i in keep]
+
+
+def embedding_text(hit: Hit, unit: Unit) -> str:
+    """What is embedded for a unit: its text, after the heading (and table header) it sits under."""
+    body = hit.chunk.text[unit.span[0] : unit.span[1]]
+    return f"{unit.context}: {body}" if unit.context else body
 
 
 def score_candidates(
     question: str,
-    spans: Sequence[tuple[Hit, tuple[int, int]]],
+    units: Sequence[tuple[Hit, Unit]],
     question_vector: Sequence[float],
-    sentence_vectors: Sequence[Sequence[float]],
+    unit_vectors: Sequence[Sequence[float]],
     config: ExtractiveConfig,
+    qtype: QuestionType | None = None,
 ) -> list[Candidate]:
-    """Score each sentence against the question (pure); best first."""
-    if not spans:
+    """Score each unit against the question (pure); best first."""
+    if not units:
         return []
+    qtype = qtype or question_type(question)
     q_terms = terms(question)
-    sentence_terms = [terms(h.chunk.text[s:e]) for h, (s, e) in spans]
-    idf = idf_weights(sentence_terms)
+    unit_terms = [_unit_terms(h, u) for h, u in units]
+    own_terms = [terms(h.chunk.text[u.span[0] : u.span[1]]) for h, u in units]
+    idf = idf_weights(unit_terms)
     q = np.asarray(question_vector, dtype=np.float32)
-    m = np.asarray(sentence_vectors, dtype=np.float32)
+    m = np.asarray(unit_vectors, dtype=np.float32)
     dense = m @ q
-    top_chunk = max(h.score for h, _ in spans) or 1.0
+    top_chunk = max(h.score for h, _ in units) or 1.0
     scored = []
-    for (hit, span), d, st in zip(spans, dense.tolist(), sentence_terms, strict=True):
-        lex = weighted_overlap(q_terms, st, idf)
+    for (hit, unit), d, ut, ot in zip(units, dense.tolist(), unit_terms, own_terms, strict=True):
+        own = weighted_overlap(q_terms, ot, idf)
+        framed = weighted_overlap(q_terms, ut, idf)
+        # a heading's words count half; a title is asked for by what its title page says ("dated ...")
+        lex = framed if unit.kind == TITLE else own + 0.5 * (framed - own)
+        body = hit.chunk.text[unit.span[0] : unit.span[1]]
+        bonus = config.type_weight * type_bonus(qtype, unit.kind, body)
         score = (
             config.dense_weight * d
             + config.lexical_weight * lex
             + config.chunk_weight * max(hit.score, 0.0) / top_chunk
+            + bonus
         )
-        scored.append(Candidate(hit, span, float(d), lex, score))
+        scored.append(Candidate(hit, unit.span, float(d), lex, score, unit.kind, bonus))
     scored.sort(key=lambda c: c.score, reverse=True)
     return scored
 
@@ -191,14 +229,27 @@ def choose(
     for cand in candidates[1:]:
         if len(chosen) >= config.max_sentences:
             break
-        if cand.score < config.second_ratio * best.score or cand.score < config.min_score:
-            break
+        # close to the best both with and without the type bonus, which lifts every unit of the right kind alike
+        close = cand.score >= config.second_ratio * best.score and cand.support >= config.second_ratio * best.support
+        if not close or cand.score < config.min_score:
+            continue
+        if any(_overlaps(cand, c) for c in chosen):
+            continue  # a list and its own item, a section and its line: quote one of them
         chosen.append(cand)
     if len(chosen) == 1 and config.max_sentences > 1:
         extra = complement(best, candidates, question_terms, config)
         if extra is not None:
             chosen = sorted([best, extra], key=lambda c: c.span[0])  # read in the document's order
     return chosen
+
+
+def _overlaps(a: Candidate, b: Candidate) -> bool:
+    """Whether two candidates quote overlapping text of one document."""
+    if a.hit.chunk.source != b.hit.chunk.source:
+        return False
+    a0, a1 = a.hit.chunk.start + a.span[0], a.hit.chunk.start + a.span[1]
+    b0, b1 = b.hit.chunk.start + b.span[0], b.hit.chunk.start + b.span[1]
+    return a0 < b1 and b0 < a1
 
 
 def compose(question: str, chosen: Sequence[Candidate], hits: Sequence[Hit]) -> tuple[str, tuple[Citation, ...]]:
@@ -243,16 +294,14 @@ class ExtractiveAnswerer:
         self._cache: OrderedDict[tuple[str, int, int], list[float]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
-    def _sentence_vectors(self, spans: Sequence[tuple[Hit, tuple[int, int]]]) -> list[list[float]]:
-        """Sentence embeddings, remembered per chunk and span (popular passages recur)."""
-        keys = [(h.chunk.id, s, e) for h, (s, e) in spans]
+    def _unit_vectors(self, units: Sequence[tuple[Hit, Unit]]) -> list[list[float]]:
+        """Unit embeddings, remembered per chunk and span (popular passages recur)."""
+        keys = [(h.chunk.id, u.span[0], u.span[1]) for h, u in units]
         with self._cache_lock:
             known = {k: self._cache[k] for k in keys if k in self._cache}
         missing = [i for i, k in enumerate(keys) if k not in known]
         if missing:
-            fresh = self._embedder.embed_documents(
-                [spans[i][0].chunk.text[spans[i][1][0] : spans[i][1][1]] for i in missing]
-            )
+            fresh = self._embedder.embed_documents([embedding_text(*units[i]) for i in missing])
             with self._cache_lock:
                 for i, vec in zip(missing, fresh, strict=True):
                     known[keys[i]] = vec
@@ -282,16 +331,24 @@ class ExtractiveAnswerer:
         yield from words_a_few_at_a_time(answer.text)
         yield answer
 
+
+    def rank(self, question: str, hits: Sequence[Hit], question_vector: Sequence[float]) -> list[Candidate]:
+        """The units of ``hits`` that may answer ``question``, scored, best first."""
+        qtype = question_type(question)
+        units = preselect(question, candidate_units(hits, self.config.min_words), self.config.embed_candidates, qtype)
+        vectors = self._unit_vectors(units)
+        scored = score_candidates(question, units, question_vector, vectors, self.config, qtype)
+        # scored among all units (their words set the idf), then only those that can answer are kept
+        fitting = [c for c in scored if fits(qtype, c.kind, c.sentence_text)]
+        titles = [c for c in fitting if c.kind == TITLE]
+        return titles or fitting  # "what is the title of ...": a title when one was retrieved
+
     def quote(
         self, question: str, hits: Sequence[Hit], question_vector: Sequence[float], *, unknown: Coverage = _ALL_KNOWN
     ) -> Answer:
         """Quote the best-supported sentences of ``hits`` (citations not yet checked); ``unknown`` as in ``choose``."""
         started = time.perf_counter()
-        spans = preselect(question, candidate_spans(hits, self.config.min_words), self.config.embed_candidates)
-        vectors = self._sentence_vectors(spans)
-        candidates = score_candidates(question, spans, question_vector, vectors, self.config)
-        kind = expected_type(question)
-        candidates = [c for c in candidates if can_answer(c.hit.chunk.text[c.span[0] : c.span[1]], kind)]
+        candidates = self.rank(question, hits, question_vector)
         chosen = choose(candidates, self.config, terms(question), unknown)
         text, citations = compose(question, chosen, hits)
         return Answer(

@@ -1,0 +1,114 @@
+"""Sweep the extractive answerer's abstention thresholds; print the trade-off as a table.
+
+For each set, every question is retrieved and its units ranked once; then, for each
+value of the swept threshold, ``rag.extractive.choose`` decides again (pure, cheap) and
+the table shows abstention precision and recall and answer-contained per set. The
+defaults in ``ExtractiveConfig`` are chosen from this table (see docs/evaluation.md).
+
+    RAG_DATA_DIR=../shared python -m evals.perf.sweep_abstention [--sets natural,seed,docs] [--param min_lexical]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from evals.cases import EvalCase
+from evals.datasets import load_set
+from evals.metrics import abstention, contains, strip_markers
+from index.text_terms import terms
+from rag.assistant import Assistant
+from rag.config import Settings
+from rag.extractive import Candidate, ExtractiveAnswerer, ExtractiveConfig, choose, compose
+from rag.parts import open_parts
+from rag.term_overlap import Coverage
+
+SETS = ("evals/sets/natural.jsonl", "seed", "docs")
+GRIDS: dict[str, list[float]] = {
+    "min_lexical": [0.0, 0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6],
+    "strong_dense": [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7, 1.0],
+    "min_score": [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5],
+    "min_unknown_terms": [1, 2, 3, 4, 99],
+}
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One question, its ranked units and what the index knows of its terms."""
+
+    case: EvalCase
+    candidates: list[Candidate]
+    unknown: Coverage
+
+
+def rank_set(spec: str, settings: Settings, work: Path) -> list[Ranked]:
+    """Ingest the set's corpus into a fresh index under ``work`` and rank every question's units."""
+    eval_set = load_set(spec, cache_dir=work / "cache", data_dir=settings.data_dir)
+    parts = open_parts(settings.with_(index_dir=str(work / eval_set.name), collection="eval"))
+    Assistant(parts).ingest(list(eval_set.corpus), sync=True)
+    answerer = parts.answerer
+    assert isinstance(answerer, ExtractiveAnswerer)
+    out = []
+    for case in eval_set.cases:
+        vector = parts.embedder.embed_query(case.question)
+        hits = parts.retriever.retrieve(case.question, vector, parts.settings.top_k, None)
+        unknown = answerer.unknown_terms(case.question)
+        out.append(Ranked(case, answerer.rank(case.question, hits, vector), unknown))
+    return out
+
+
+def measure(ranked: Sequence[Ranked], config: ExtractiveConfig) -> tuple[float | None, float | None, float | None]:
+    """(abstention precision, abstention recall, contained over the answerable) with ``config``."""
+    abstained, unanswerable, found = [], [], []
+    for r in ranked:
+        chosen = choose(r.candidates, config, terms(r.case.question), r.unknown)
+        text, _ = compose(r.case.question, chosen, ())
+        abstained.append(not chosen)
+        unanswerable.append(r.case.unanswerable)
+        if not r.case.unanswerable:
+            found.append(bool(chosen) and any(contains(strip_markers(text), a) for a in r.case.answers))
+    precision, recall = abstention(unanswerable, abstained)
+    return precision, recall, (sum(found) / len(found) if found else None)
+
+
+def _with(config: ExtractiveConfig, param: str, value: float) -> ExtractiveConfig:
+    if param == "min_lexical":
+        return replace(config, min_lexical=value)
+    if param == "strong_dense":
+        return replace(config, strong_dense=value)
+    if param == "min_unknown_terms":
+        return replace(config, min_unknown_terms=int(value))
+    return replace(config, min_score=value)
+
+
+def _f(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--param", default="min_lexical", choices=sorted(GRIDS))
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    base = settings.extractive_config()
+    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    with tempfile.TemporaryDirectory(prefix="rag-sweep-") as tmp:
+        ranked = {Path(name).stem: rank_set(name, settings, Path(tmp)) for name in sets}
+    sets = list(ranked)
+    header = [args.param] + [f"{name} {m}" for name in sets for m in ("abst P", "abst R", "contained")]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---:|" * len(header))
+    for value in GRIDS[args.param]:
+        config = _with(base, args.param, value)
+        cells = [f"{value:g}" + (" (default)" if value == getattr(base, args.param) else "")]
+        for name in sets:
+            cells += [_f(v) for v in measure(ranked[name], config)]
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
