@@ -46,6 +46,8 @@ SPAN_GROUP = 256  # chunk spans per message
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
 # Not ``-m index.extract_worker``: the package imports this module first, and runpy warns.
+# ``-P``: the current folder does not come first on the path, so this very package is imported
+# (an ``index`` package where rag runs, e.g. another checkout, would speak another protocol).
 _CHILD = "import sys; from index.extract_worker import main; main(sys.argv)"
 
 
@@ -181,7 +183,7 @@ class Extractor:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-c", _CHILD, str(to_child), str(to_parent)],
+                [sys.executable, "-P", "-c", _CHILD, str(to_child), str(to_parent)],
                 pass_fds=(to_child, to_parent), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
             )
         finally:
