@@ -1,9 +1,10 @@
 """Incremental, idempotent, crash-safe ingestion into a ChromaStore.
 
 A document's id is its absolute path (``index.names``) and its version the sha256 of
-its bytes. Each file is read in a child process with a time limit
-(``index.extract_worker``), chunked lazily, and its chunks are written in batches
-(``index.batches``), small documents sharing one, a big one spread over many:
+its bytes. Each file is read and chunked in a child process with a time limit
+(``index.extract_worker``), a few files ahead of the one being embedded
+(``index.prefetch``), and its chunks are written in batches (``index.batches``),
+small documents sharing one, a big one spread over many:
 
 1. manifest records of the batch's documents -> state "pending" (the new version);
 2. embed the chunks and upsert them (chunk ids include the version, so the
@@ -25,20 +26,19 @@ writing to a Chroma server) is never recovered.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from index.batches import BatchWriter
-from index.chunking import iter_chunk_pages, validate_chunking
+from index.chunking import ChunkSpan, iter_chunk_pages, validate_chunking
 from index.compatibility import check_index
 from index.discovery import FoundFile, discover
 from index.embedding import Embedder
 from index.errors import IngestError
-from index.extract_worker import Extractor
-from index.hashing import sha256_file
 from index.models import Chunk, DocumentRecord, ExtractedText, FileFailure, IngestReport, chunk_id
 from index.names import document_path
+from index.prefetch import ReadAhead
 from index.store import ChromaStore
 from index.writing import holds_writer_lock, writer_is_gone
 
@@ -67,6 +67,7 @@ class IngestOptions:
     sync: bool = False
     batch_chunks: int = 256  # at most; never more than the store takes in one call
     tags: tuple[str, ...] = ()
+    read_workers: int = 0  # reader processes working ahead of the embedder; 0: index.prefetch.default_workers
 
 
 def recover(store: ChromaStore) -> tuple[str, ...]:
@@ -94,8 +95,13 @@ def write_document(
     extracted: ExtractedText,
     options: IngestOptions,
     file_progress: FileProgressFn | None = None,
+    spans: Iterable[tuple[int | None, ChunkSpan]] | None = None,
 ) -> int:
-    """Chunk one extracted file lazily and hand its chunks to ``writer``; returns their number."""
+    """Chunk one extracted file lazily and hand its chunks to ``writer``; returns their number.
+
+    ``spans``: the chunks' spans when they were made elsewhere (``index.prefetch``); by
+    default ``iter_chunk_pages`` of the text.
+    """
     source = found.source
     record = DocumentRecord(
         source=source,
@@ -109,9 +115,10 @@ def write_document(
         state="pending",
     )
     writer.begin(record, previous)
-    spans = iter_chunk_pages(
-        extracted.text, extracted.pages, chunk_size=options.chunk_size, chunk_overlap=options.chunk_overlap
-    )
+    if spans is None:
+        spans = iter_chunk_pages(
+            extracted.text, extracted.pages, chunk_size=options.chunk_size, chunk_overlap=options.chunk_overlap
+        )
     count = 0
     for i, (page, span) in enumerate(spans):
         chunk = Chunk(
@@ -175,20 +182,33 @@ def ingest(
     notes: list[str] = []
     writer = BatchWriter(store, embedder, min(options.batch_chunks, store.max_batch_size()))
     total = len(found.files)
-    with Extractor(options.file_timeout) as extractor:
-        for done, item in enumerate(found.files, start=1):
+
+    def is_unchanged(item: FoundFile, doc_hash: str) -> bool:
+        previous = manifest.get(item.source)
+        return previous is not None and previous.doc_hash == doc_hash
+
+    with ReadAhead(
+        found.files, is_unchanged, max_bytes=options.max_bytes, timeout=options.file_timeout,
+        chunking=(options.chunk_size, options.chunk_overlap), workers=options.read_workers,
+    ) as ahead:
+        for done, ready in enumerate(ahead, start=1):
+            item = ready.found
             source = item.source
             previous = manifest.get(source)
             try:
-                doc_hash = sha256_file(item.path) if item.path.is_file() else ""
-                if previous is not None and previous.doc_hash == doc_hash:
+                if ready.unchanged:
                     unchanged.append(source)
-                else:
-                    extracted = extractor.load(item.path, options.max_bytes)
+                elif ready.failure is not None:
+                    failed.append(FileFailure(source, ready.failure))
+                elif ready.extracted is not None:
+                    extracted = ready.extracted
                     (updated if previous is not None else added).append(source)
                     if extracted.note:
                         notes.append(f"{item.display}: {extracted.note}")
-                    write_document(writer, item, doc_hash, previous, extracted, options, file_progress)
+                    write_document(
+                        writer, item, ready.doc_hash, previous, extracted, options, file_progress,
+                        spans=ahead.spans(ready),
+                    )
             except IngestError as exc:
                 failed.append(FileFailure(source, exc.reason))
             except OSError as exc:
