@@ -149,7 +149,7 @@ def test_an_ingest_through_the_readers_builds_the_index_reading_in_process_build
         report = assistant.ingest([folder])
         assert [Path(f.path).name for f in report.failed] == ["empty.md"]
         assert assistant.check() == []
-        chunks = assistant.store.chunks_of(list(assistant.store.documents()))
+        chunks = assistant._store.chunks_of(list(assistant._store.documents()))
         return {source: sorted(found, key=lambda c: c.position) for source, found in chunks.items()}
 
     ahead, here = build(60), build(0)
