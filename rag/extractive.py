@@ -334,6 +334,12 @@ class ExtractiveAnswerer:
 
     def rank(self, question: str, hits: Sequence[Hit], question_vector: Sequence[float]) -> list[Candidate]:
         """The units of ``hits`` that may answer ``question``, scored, best first."""
+        return self._ranked(question, hits, question_vector)[0]
+
+    def _ranked(
+        self, question: str, hits: Sequence[Hit], question_vector: Sequence[float]
+    ) -> tuple[list[Candidate], list[Candidate]]:
+        """(the units that fit the question's type, every scored unit), best first."""
         qtype = question_type(question)
         units = preselect(question, candidate_units(hits, self.config.min_words), self.config.embed_candidates, qtype)
         vectors = self._unit_vectors(units)
@@ -341,15 +347,22 @@ class ExtractiveAnswerer:
         # scored among all units (their words set the idf), then only those that can answer are kept
         fitting = [c for c in scored if fits(qtype, c.kind, c.sentence_text)]
         titles = [c for c in fitting if c.kind == TITLE]
-        return titles or fitting  # "what is the title of ...": a title when one was retrieved
+        return titles or fitting, scored  # "what is the title of ...": a title when one was retrieved
 
     def quote(
         self, question: str, hits: Sequence[Hit], question_vector: Sequence[float], *, unknown: Coverage = _ALL_KNOWN
     ) -> Answer:
         """Quote the best-supported sentences of ``hits`` (citations not yet checked); ``unknown`` as in ``choose``."""
         started = time.perf_counter()
-        candidates = self.rank(question, hits, question_vector)
-        chosen = choose(candidates, self.config, terms(question), unknown)
+        candidates, scored = self._ranked(question, hits, question_vector)
+        question_terms = terms(question)
+        chosen = choose(candidates, self.config, question_terms, unknown)
+        if len(chosen) == 1 and self.config.max_sentences > 1:
+            # a question of two parts ("what is it spent on and when was it approved?") has one
+            # type: the neighbour that answers the other part is looked for among every unit
+            extra = complement(chosen[0], scored, question_terms, self.config)
+            if extra is not None:
+                chosen = sorted([chosen[0], extra], key=lambda c: c.span[0])
         text, citations = compose(question, chosen, hits)
         return Answer(
             question=question,
