@@ -84,9 +84,13 @@ def set_aside(store: ChromaStore, names: list[str]) -> tuple[str, ...]:
 
 
 def _rebuild_unloadable(store: ChromaStore, result: ProbeResult | None) -> tuple[tuple[str, ...], ProbeResult | None]:
-    if result is None or not (result.crashed or result.failed_to_load()):
+    if result is None or not result.problems():
         return (), result
-    names = [store.name, f"{store.name}-documents"] if result.crashed else result.failed_to_load()
+    # A segment with unreadable vectors is never read in this process either: Chroma's `get`
+    # on a truncated HNSW file may crash it. It is set aside like one that does not load, and
+    # the vectors Chroma's log cannot give back are embedded again from the stored text.
+    damaged = [c.name for c in result.collections if c.unreadable]
+    names = [store.name, f"{store.name}-documents"] if result.crashed else sorted({*result.failed_to_load(), *damaged})
     rebuilt = set_aside(store, names)
     result = probe_store(store)
     if result is not None and (result.crashed or result.failed_to_load()):
