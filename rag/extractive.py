@@ -210,12 +210,15 @@ def choose(
     config: ExtractiveConfig,
     question_terms: Sequence[str] = (),
     unknown: Coverage = _ALL_KNOWN,
+    neighbours: Sequence[Candidate] = (),
 ) -> list[Candidate]:
     """The sentences to answer with, or [] to abstain (pure).
 
     The best sentence, then others scoring close to it; failing those, its neighbour
-    when that one completes the question's terms (see ``complement``). ``unknown`` tells
-    how many of the question's terms the index has never seen (``rag.term_overlap.coverage``).
+    when that one completes the question's terms (see ``complement``), looked for among
+    ``candidates`` and then ``neighbours`` (every unit, whatever the question's type: a
+    question of two parts has one type). ``unknown`` tells how many of the question's
+    terms the index has never seen (``rag.term_overlap.coverage``).
     """
     if not candidates:
         return []
@@ -237,7 +240,7 @@ def choose(
             continue  # a list and its own item, a section and its line: quote one of them
         chosen.append(cand)
     if len(chosen) == 1 and config.max_sentences > 1:
-        extra = complement(best, candidates, question_terms, config)
+        extra = complement(best, [*candidates, *neighbours], question_terms, config)
         if extra is not None:
             chosen = sorted([best, extra], key=lambda c: c.span[0])  # read in the document's order
     return chosen
@@ -355,14 +358,7 @@ class ExtractiveAnswerer:
         """Quote the best-supported sentences of ``hits`` (citations not yet checked); ``unknown`` as in ``choose``."""
         started = time.perf_counter()
         candidates, scored = self._ranked(question, hits, question_vector)
-        question_terms = terms(question)
-        chosen = choose(candidates, self.config, question_terms, unknown)
-        if len(chosen) == 1 and self.config.max_sentences > 1:
-            # a question of two parts ("what is it spent on and when was it approved?") has one
-            # type: the neighbour that answers the other part is looked for among every unit
-            extra = complement(chosen[0], scored, question_terms, self.config)
-            if extra is not None:
-                chosen = sorted([chosen[0], extra], key=lambda c: c.span[0])
+        chosen = choose(candidates, self.config, terms(question), unknown, neighbours=scored)
         text, citations = compose(question, chosen, hits)
         return Answer(
             question=question,
