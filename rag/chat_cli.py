@@ -89,11 +89,12 @@ def stream_to(items: Any, out: TextIO) -> Answer:
     raise RagError("the answer stream ended without an answer")
 
 
-def print_sources(answer: Answer, out: TextIO) -> None:
+def print_sources(answer: Answer, out: TextIO | None = None) -> None:
+    """The citations under an answer, each with its quoted sentence, then the checks' warnings."""
     if answer.citations:
         print("\nSources:", file=out)
         for c in answer.citations:
-            print(f"  [{c.n}] {printable(c.location)}  (support {c.score:.2f})", file=out)
+            print(f"  [{c.n}] {printable(c.location)}  (score {c.score:.2f})", file=out)
             print(f"      \u201c{' '.join(c.sentence.split())}\u201d", file=out)
     print_checks(answer, out)
 

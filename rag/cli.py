@@ -24,7 +24,6 @@ from rag.chat_cli import (
     LLM_KEYS,
     add_chat_arguments,
     add_llm_arguments,
-    print_checks,
     print_sources,
     run_chat,
     stream_to,
@@ -174,12 +173,7 @@ def _require_documents(assistant: Assistant) -> None:
 
 def print_answer(answer: Answer) -> None:
     print(answer.text)
-    if answer.citations:
-        print("\nSources:")
-        for c in answer.citations:
-            print(f"  [{c.n}] {printable(c.location)}  (score {c.score:.2f})")
-            print(f"      \u201c{' '.join(c.sentence.split())}\u201d")
-    print_checks(answer)
+    print_sources(answer)
 
 
 def _cmd_ingest(a: Assistant, args: argparse.Namespace) -> int:
