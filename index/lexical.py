@@ -7,8 +7,13 @@ chunks carry its version, a change is one tantivy commit). A process killed duri
 sync leaves the last commit; the next ``sync`` sees from the versions what is still
 missing and writes it. Opening maps the index files; nothing is read in full.
 
-The index lives in the folder ``lexical-NAME/`` beside Chroma's files (in memory for a
-Chroma server). A JSON sidecar ``lexical-NAME.json`` left by an older version is moved
+The index lives in the folder ``lexical-NAME/`` beside Chroma's files. For a Chroma
+server it lives in a cache folder of this machine (``index.lexical_cache``:
+``<cache>/lexical/<host>-<port>/<collection>/index/``), caught up from the server's
+manifest the same way, so a client that saw the index yesterday downloads and tokenizes
+only what changed since; a process changes it only while holding the cache's lock, and a
+cache built from another tokenizer or another incarnation of the collection is emptied
+and built again, with one warning. A JSON sidecar ``lexical-NAME.json`` left by an older version is moved
 into it on first open, with a progress bar, and removed. A folder tantivy cannot open is
 removed and rebuilt from the store; a folder that cannot be written (read-only) is
 replaced by an index in memory, built from the store. ``problems`` compares the index
@@ -18,17 +23,20 @@ its text re-tokenized) for ``rag check``.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 from tqdm import tqdm
 
+from index.lexical_cache import CacheRecord, ServerCache, tokenizer_id
 from index.lexical_legacy import read_sidecar
 from index.lexical_store import Chunk, LexicalStore, LexicalStoreBusyError, LexicalStoreError
 from index.models import DocumentRecord
@@ -39,6 +47,7 @@ from index.text_terms import idf_from_counts, index_tokens
 _SENTENCE_CACHE = 50_000
 BATCH_DOCUMENTS = 200  # documents per commit during a sync: a crash loses at most one batch of work
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Change = tuple[str, str | None, list[Chunk]]  # (source, version or None to delete, chunks)
 
@@ -57,19 +66,27 @@ def _current_tokens(store: ChromaStore, wanted: dict[str, str], sources: Sequenc
 
 
 class LexicalIndex:
-    """BM25 over a store's chunks; ``folder`` holds ``lexical-NAME/`` (None: memory only).
+    """BM25 over a store's chunks; ``folder`` holds ``lexical-NAME/`` (None: ``cache``'s folder, or memory only).
 
     >>> lexical = LexicalIndex.for_store(store)   # doctest: +SKIP
     >>> lexical.sync(store); lexical.search("quantum computing", 10)   # doctest: +SKIP
     """
 
     @classmethod
-    def for_store(cls, store: ChromaStore) -> LexicalIndex:
-        """The lexical index of ``store``: a folder in its index folder, in memory for a Chroma server."""
+    def for_store(cls, store: ChromaStore, cache_dir: Path | str | None = None) -> LexicalIndex:
+        """The lexical index of ``store``: a folder in its index folder; for a Chroma server one
+        in ``cache_dir`` (``Settings.cache_dir``), or in memory without one."""
+        if store.folder is None and cache_dir:
+            return cls(None, store.name, cache=ServerCache(Path(cache_dir), store.location, store.name))
         return cls(store.folder, store.name)
 
-    def __init__(self, folder: Path | None, name: str, *, recheck_seconds: float = 2.0) -> None:
+    def __init__(
+        self, folder: Path | None, name: str, *, recheck_seconds: float = 2.0, cache: ServerCache | None = None
+    ) -> None:
+        self.cache = cache if folder is None else None
         self.path = folder / f"lexical-{name}" if folder is not None else None
+        if self.cache is not None:
+            self.path = self.cache.index_path
         self._legacy = folder / f"lexical-{name}.json" if folder is not None else None
         self._recheck = recheck_seconds
         self._lock = threading.Lock()
@@ -78,6 +95,7 @@ class LexicalIndex:
         self._sentences: OrderedDict[str, list[list[str]]] = OrderedDict()
         self.load_note = ""  # what was wrong with the index when it was opened, for `rag check`
         self.save_error = ""  # why the index is kept in memory (a read-only folder, a full disk)
+        self.tokenized = 0  # documents this process tokenized to catch up (a server's cache: only what changed)
 
     # -- opening -----------------------------------------------------------------------
 
@@ -100,16 +118,66 @@ class LexicalIndex:
         """A folder tantivy cannot open: remove it and start empty (the store has everything)."""
         assert self.path is not None
         self.load_note = f"{self.path} could not be opened ({error}); rebuilt from the store"
+        if self.cache is not None:
+            log.warning("lexical cache %s is damaged (%s); building it again from the server", self.path, error)
         try:
-            shutil.rmtree(self.path)
-            return LexicalStore(self.path)
+            with self._guard() as held:
+                if not held:
+                    return self._in_memory(LexicalStoreError(self.cache.busy_message() if self.cache else ""))
+                if self.cache is not None and self.path.is_dir():
+                    self.cache.record_path.unlink(missing_ok=True)
+                shutil.rmtree(self.path)
+                return LexicalStore(self.path)
         except (OSError, LexicalStoreError) as exc:
             return self._in_memory(exc)
 
     def _in_memory(self, error: Exception) -> LexicalStore:
         self.save_error = f"cannot write {self.path}: {error}; the lexical index is kept in memory"
+        self.cache = None  # from now on built from the store in memory, like any index in memory
         self._engine = LexicalStore(None)
         return self._engine
+
+    @contextmanager
+    def _guard(self) -> Iterator[bool]:
+        """Hold the server cache's lock for the block (always True without a cache).
+
+        False when another process kept it too long; ``LexicalStoreError`` when the
+        cache folder cannot be written.
+        """
+        if self.cache is None:
+            yield True
+            return
+        cache = self.cache
+        held = cache.acquire()
+        try:
+            yield held
+        finally:
+            if held:
+                cache.release()
+
+    def _check_record(self, store: ChromaStore) -> None:
+        """Empty a server cache built from another tokenizer or collection; record what it holds now."""
+        cache = self.cache
+        if cache is None:
+            return
+        expected = CacheRecord(store.location, store.name, store.collection_id(), tokenizer_id())
+        record = cache.read()
+        engine = self._open()
+        engine.refresh()
+        if record == expected:
+            return
+        why = f"{cache.record_path} is missing or unreadable" if record is None else record.difference(expected)
+        if why and engine.count() > 0:
+            log.warning("lexical cache %s: %s; building it again from %s", cache.folder, why, store.location)
+            self.load_note = f"lexical cache {cache.folder}: {why}; built again"
+            if not self._write([], clear=True):
+                return
+        if not expected.collection_id and record is not None and not why:
+            return  # the collection is absent just now: keep the id of the one the cache holds
+        try:
+            cache.write(expected)
+        except OSError as exc:
+            self.save_error = f"cannot write {cache.record_path}: {exc.strerror or exc}"
 
     def _migrate(self, legacy: Path) -> None:
         """Move the tokens of an old JSON sidecar into the index, then remove the file."""
@@ -159,25 +227,40 @@ class LexicalIndex:
         what was last committed and tries again at its next sync.
         """
         with self._lock:
-            engine = self._open()
+            self._open()
             now = time.monotonic()
             if not force and now - self._checked_at < self._recheck:
                 return False
             self._checked_at = now
-            engine.refresh()
-            wanted = _wanted(store.documents())
-            have = engine.documents()
-            stale = [s for s in sorted(have) if s not in wanted]
-            missing = [s for s in sorted(wanted) if have.get(s) != wanted[s]]
-            if not stale and not missing:
-                return False
             try:
-                self._apply(store, wanted, stale, missing)
+                with self._guard() as held:
+                    if not held:
+                        raise LexicalStoreBusyError(self.cache.busy_message() if self.cache else "busy")
+                    return self._catch_up(store)
             except LexicalStoreBusyError as exc:
                 self.save_error = str(exc)
                 self._checked_at = float("-inf")
+                self._open().refresh()
                 return False
-            return True
+            except LexicalStoreError as exc:  # the cache folder cannot be written: build it in memory
+                self._in_memory(exc)
+                return self._catch_up(store)
+
+    def _catch_up(self, store: ChromaStore) -> bool:
+        self._check_record(store)
+        engine = self._open()
+        engine.refresh()
+        wanted = _wanted(store.documents())
+        have = engine.documents()
+        stale = [s for s in sorted(have) if s not in wanted]
+        missing = [s for s in sorted(wanted) if have.get(s) != wanted[s]]
+        if not stale and not missing:
+            return False
+        before = self.tokenized
+        self._apply(store, wanted, stale, missing)
+        log.info("lexical index %s: %d documents tokenized, %d removed (caught up with %s)",
+                 self.path or "in memory", self.tokenized - before, len(stale), store.location)
+        return True
 
     def _apply(self, store: ChromaStore, wanted: dict[str, str], stale: list[str], missing: list[str]) -> None:
         if stale and not self._write([(s, None, []) for s in stale]):
@@ -185,6 +268,7 @@ class LexicalIndex:
         for sources in _batches(missing, BATCH_DOCUMENTS):
             if not self._write(_current_tokens(store, wanted, sources)):
                 return self._apply(store, wanted, [], sorted(wanted))
+            self.tokenized += len(sources)
         return None
 
     def reload(self) -> None:
@@ -224,15 +308,29 @@ class LexicalIndex:
         """Tokenize every document again from the store and replace the whole index (``rag repair``)."""
         with self._lock:
             self._open()
-            wanted = _wanted(store.documents())
-            sources = sorted(wanted)
-            first = sources[:BATCH_DOCUMENTS]
-            if self._write(_current_tokens(store, wanted, first), clear=True):
-                self._apply(store, wanted, [], sources[BATCH_DOCUMENTS:])
-            else:
-                self._apply(store, wanted, [], sources)
+            try:
+                with self._guard() as held:
+                    if not held:
+                        raise LexicalStoreBusyError(self.cache.busy_message() if self.cache else "busy")
+                    self._rebuild(store)
+            except LexicalStoreBusyError:
+                raise
+            except LexicalStoreError as exc:
+                self._in_memory(exc)
+                self._rebuild(store)
             self._checked_at = time.monotonic()
             self.load_note = ""
+
+    def _rebuild(self, store: ChromaStore) -> None:
+        self._check_record(store)
+        wanted = _wanted(store.documents())
+        sources = sorted(wanted)
+        first = sources[:BATCH_DOCUMENTS]
+        if self._write(_current_tokens(store, wanted, first), clear=True):
+            self.tokenized += len(first)
+            self._apply(store, wanted, [], sources[BATCH_DOCUMENTS:])
+        else:
+            self._apply(store, wanted, [], sources)
 
     # -- searching -------------------------------------------------------------------
 

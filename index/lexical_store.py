@@ -62,7 +62,10 @@ class LexicalStore:
             else:
                 folder.mkdir(parents=True, exist_ok=True)
                 self._index = tantivy.Index(self._schema, path=str(folder), reuse=True)
-        except (OSError, ValueError) as exc:
+        except BaseException as exc:
+            # a truncated segment file makes tantivy panic (pyo3's PanicException is a BaseException)
+            if not isinstance(exc, (OSError, ValueError)) and type(exc).__name__ != "PanicException":
+                raise
             raise LexicalStoreError(
                 f"{folder} is not a usable lexical index ({exc}); delete the folder and sync again to rebuild it"
             ) from exc

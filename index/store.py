@@ -192,6 +192,12 @@ class ChromaStore:
             )
         return True
 
+    def collection_id(self) -> str:
+        """The id Chroma gave the chunks collection ("" when absent); a collection created again gets a new one."""
+        if not self.exists():
+            return ""
+        return str(self._chunks.id)
+
     def fingerprint(self) -> IndexFingerprint | None:
         """What the index was built with (recorded on its collection), or None when it does not exist yet."""
         if not self.exists():

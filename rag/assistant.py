@@ -49,6 +49,7 @@ class IndexStatus:
     embed_backend: str = ""  # onnx, onnx-int8, torch (empty: an embedder built by the caller)
     embed_cache: str = ""  # the ONNX file the embedder runs ("" for torch)
     embed_cache_ready: bool = False  # False: it is exported on first use
+    lexical_index: str = ""  # the BM25 index's folder (a Chroma server's: this machine's cache); "" in memory
 
 
 def _folder_size(path: Path) -> int:
@@ -356,6 +357,7 @@ class Assistant:
             pages=sum(r.pages for r in records.values()),
             size_bytes=size,
             exists=built is not None,
+            lexical_index=str(self._lexical.path or ""),
             **self._embedder_status(),
         )
 

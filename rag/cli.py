@@ -243,6 +243,8 @@ def _cmd_status(a: Assistant, args: argparse.Namespace) -> int:
     print(f"chunking:   {st.chunk_size} tokens, {st.chunk_overlap} overlap")
     print(f"documents:  {st.documents}  chunks: {st.chunks}  pages: {st.pages}")
     print(f"size:       {size}")
+    if st.lexical_index:
+        print(f"lexical:    {st.lexical_index}")
     if st.embed_cache:
         state = "ready" if st.embed_cache_ready else "not made yet: exported on first use"
         print(f"embedder:   {st.embed_backend}, {st.embed_cache} ({state})")

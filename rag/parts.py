@@ -98,7 +98,7 @@ def assemble(
     if isinstance(llm, str):
         settings = settings.with_(llm=llm)
     backend = None if isinstance(llm, str) else llm
-    lexical = LexicalIndex.for_store(store)
+    lexical = LexicalIndex.for_store(store, settings.cache_dir)  # a Chroma server's: a cache folder there
     retriever = Retriever(store, lexical, settings.retrieval, settings.fusion_config())
     if answerer is None:
         answerer = build_answerer(settings, AnswererParts(store, embedder, lexical, backend))
