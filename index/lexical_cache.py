@@ -103,6 +103,7 @@ class ServerCache:
             return None
 
     def write(self, record: CacheRecord) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
         write_atomically(self.record_path, json.dumps(asdict(record), indent=2).encode())
 
     def acquire(self) -> bool:
