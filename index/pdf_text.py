@@ -39,8 +39,8 @@ HEADING_RATIO = 1.15  # "clearly larger": LaTeX's \large over its body size is 1
 MAX_HEADING_CHARS = 150  # a longer line in a big font is text (a pull quote), not a heading
 _SIZE_STEP = 0.5  # points: sizes closer than this are one size
 _WORD = re.compile(r"[^\W\d_]{2}")  # a heading has a word in it, not just a big symbol or number
-DRAWING_PER_PAGE = 16_000  # bytes of text-less form XObjects a page worth parsing for the sizes
-DRAWING_FLOOR = 128_000  # ... and in any document, however short
+DRAWING_PER_PAGE = 1_000  # bytes of text-less form XObjects a page worth parsing for the sizes, on average
+DRAWING_FLOOR = 96_000  # ... and in any document, however short (a cover picture)
 _TEXT_OPERATORS = (b"Tj", b"TJ", b"Do", b"'", b'"')  # what makes pypdf parse a form without a visitor
 
 
@@ -61,9 +61,10 @@ def _effective_size(font_size: float, cm: Sequence[float], tm: Sequence[float]) 
 def document_lines(pages: Sequence[Any]) -> list[list[PdfLine]]:
     """The lines of every pypdf page, sized while the drawing budget lasts (module docstring)."""
     budget = max(DRAWING_FLOOR, DRAWING_PER_PAGE * len(pages))
+    known: dict[int, int] = {}  # pages share forms (a logo, a resource dictionary): look at each once
     out: list[list[PdfLine]] = []
     for page in pages:
-        cost = drawing_bytes(page, budget)
+        cost = drawing_bytes(page, budget, known)
         if cost <= budget:
             budget -= cost
             out.append(page_lines(page))
@@ -103,11 +104,12 @@ def page_lines(page: Any) -> list[PdfLine]:
     return lines
 
 
-def drawing_bytes(page: Any, limit: int) -> int:
+def drawing_bytes(page: Any, limit: int, known: dict[int, int] | None = None) -> int:
     """Bytes of the form XObjects without text that ``page`` may draw, counted up to just past ``limit``.
 
     Forms inside forms count too; a form is counted once. Resources that cannot be read
-    count as nothing: extraction then meets the same problem and reports it.
+    count as nothing: extraction then meets the same problem and reports it. ``known``
+    keeps each form's count (by object) from one page to the next.
     """
     from pypdf.errors import PyPdfError
 
@@ -123,9 +125,13 @@ def drawing_bytes(page: Any, limit: int) -> int:
                 if id(form) in seen or form.get("/Subtype") != "/Form":
                     continue
                 seen.add(id(form))
-                data = form.get_data()
-                if not any(op in data for op in _TEXT_OPERATORS):
-                    total += len(data)
+                count = known.get(id(form)) if known is not None else None
+                if count is None:
+                    data = form.get_data()
+                    count = 0 if any(op in data for op in _TEXT_OPERATORS) else len(data)
+                    if known is not None:
+                        known[id(form)] = count
+                total += count
                 stack.append(form.get("/Resources"))
     except (PyPdfError, AttributeError, KeyError, TypeError, ValueError, OSError, zlib.error):
         return total
