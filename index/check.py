@@ -9,6 +9,9 @@ Four checks, each problem printed with the command that repairs it:
 3. each chunk is found by a query with its own text (all chunks up to ``sample``, a
    random sample of that many above it; the report says so);
 4. the lexical (BM25) index holds exactly the store's documents, chunk ids and tokens.
+
+It also lists the documents read by an older version of their loader (``stale``): the
+index is sound, but the next ``rag ingest`` reads them again (``index.loader_versions``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from index.embedding import Embedder
 from index.ingest import consistency_problems
 from index.lexical import LexicalIndex
+from index.loader_versions import StaleDocument, stale_documents
 from index.models import chunk_id
 from index.probe import ProbeResult, probe
 from index.store import ChromaStore
@@ -34,6 +38,7 @@ class CheckReport:
     location: str
     problems: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    stale: tuple[StaleDocument, ...] = ()  # read by an older loader: sound, but not what ingest gives today
 
     @property
     def ok(self) -> bool:
@@ -98,6 +103,7 @@ def check(
     if not store.exists():
         return CheckReport(store.location, tuple(problems), ("the index is empty",))
     problems.extend(consistency_problems(store))
+    stale = tuple(stale_documents(store.documents()))
     missed, tried, total = not_found_by_own_text(store, embedder, sample)
     problems.extend(missed)
     notes.append(
@@ -106,7 +112,7 @@ def check(
     )
     if lexical is not None:
         problems.extend(lexical.problems(store))
-    return CheckReport(store.location, tuple(problems), tuple(notes))
+    return CheckReport(store.location, tuple(problems), tuple(notes), stale)
 
 
 def describe(report: CheckReport) -> Sequence[str]:
@@ -116,5 +122,6 @@ def describe(report: CheckReport) -> Sequence[str]:
         lines.append(f"repair with: {report.repair_command}")
     else:
         lines.append(f"ok: {report.location} is consistent")
+    lines.extend(f"stale: {s.describe()}" for s in report.stale)
     lines.extend(f"note: {n}" for n in report.notes)
     return lines

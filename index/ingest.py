@@ -1,7 +1,8 @@
 """Incremental, idempotent, crash-safe ingestion into a ChromaStore.
 
 A document's id is its absolute path (``index.names``) and its version the sha256 of
-its bytes. Each file is read and chunked in a child process with a time limit
+its bytes (and its format's loader version: ``index.loader_versions``). Each file is
+read and chunked in a child process with a time limit
 (``index.extract_worker``), a few files ahead of the one being embedded
 (``index.prefetch``), and its chunks are written in batches (``index.batches``),
 small documents sharing one, a big one spread over many:
@@ -36,6 +37,7 @@ from index.compatibility import check_index
 from index.discovery import FoundFile, discover
 from index.embedding import Embedder
 from index.errors import IngestError
+from index.loader_versions import content_hash, document_version, reread_note
 from index.models import Chunk, DocumentRecord, ExtractedText, FileFailure, IngestReport, chunk_id
 from index.names import document_path
 from index.prefetch import ReadAhead
@@ -183,9 +185,11 @@ def ingest(
     writer = BatchWriter(store, embedder, min(options.batch_chunks, store.max_batch_size()))
     total = len(found.files)
 
+    reread: list[str] = []  # unchanged bytes, read again because their loader changed (index.loader_versions)
+
     def is_unchanged(item: FoundFile, doc_hash: str) -> bool:
         previous = manifest.get(item.source)
-        return previous is not None and previous.doc_hash == doc_hash
+        return previous is not None and previous.doc_hash == document_version(doc_hash, item.source)
 
     with ReadAhead(
         found.files, is_unchanged, max_bytes=options.max_bytes, timeout=options.file_timeout,
@@ -203,11 +207,13 @@ def ingest(
                 elif ready.extracted is not None:
                     extracted = ready.extracted
                     (updated if previous is not None else added).append(source)
+                    if previous is not None and content_hash(previous.doc_hash) == ready.doc_hash:
+                        reread.append(source)
                     if extracted.note:
                         notes.append(f"{item.display}: {extracted.note}")
                     write_document(
-                        writer, item, ready.doc_hash, previous, extracted, options, file_progress,
-                        spans=ahead.spans(ready),
+                        writer, item, document_version(ready.doc_hash, source), previous, extracted, options,
+                        file_progress, spans=ahead.spans(ready),
                     )
             except IngestError as exc:
                 failed.append(FileFailure(source, exc.reason))
@@ -227,6 +233,8 @@ def ingest(
         )
         remove_documents(store, deleted)
 
+    if reread:
+        notes.append(reread_note(reread))
     return IngestReport(
         added=tuple(added),
         updated=tuple(updated),
@@ -238,6 +246,7 @@ def ingest(
         chunks_written=written,
         seconds=time.perf_counter() - started,
         notes=tuple(notes),
+        reread=tuple(reread),
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from index.errors import IngestError
 from index.models import ExtractedText
+from index.pdf_text import document_lines, marked_pages
 
 TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -25,6 +26,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 _HYPHEN_BREAK = re.compile(r"(\w)-\n(\w)")
+_MARKED_TITLE = re.compile(r"#{1,6} ([^\n]+)")
 
 
 def is_supported(path: Path) -> bool:
@@ -202,11 +204,12 @@ def load_pdf(path: Path, max_bytes: int) -> ExtractedText:
             raise IngestError(
                 str(path), "encrypted PDF needs a password; save a decrypted copy (e.g. qpdf --decrypt)"
             )
+        texts = marked_pages(document_lines(reader.pages))
         parts: list[str] = []
         pages: list[tuple[int, int, int]] = []
         offset = 0
-        for number, page in enumerate(reader.pages, start=1):
-            page_text = tidy(_HYPHEN_BREAK.sub(r"\1\2", page.extract_text() or ""))
+        for number, raw in enumerate(texts, start=1):
+            page_text = tidy(_HYPHEN_BREAK.sub(r"\1\2", raw))
             if not page_text:
                 continue
             if parts:
@@ -221,8 +224,11 @@ def load_pdf(path: Path, max_bytes: int) -> ExtractedText:
         raise IngestError(str(path), f"corrupt or unreadable PDF ({type(exc).__name__}: {exc})") from exc
     text = "\n\n".join(parts)
     _require_text(text, path, "PDF has no extractable text (a scan? run OCR on it first)")
-    title = str(meta_title).strip() if meta_title and str(meta_title).strip() else path.stem
-    return ExtractedText(text=text, title=title, pages=tuple(pages))
+    title = str(meta_title).strip() if meta_title and str(meta_title).strip() else ""
+    printed = _MARKED_TITLE.match(text)
+    if not title and printed:  # no title in the metadata: the one printed big at the top of page one
+        title = printed.group(1).strip()[:120]
+    return ExtractedText(text=text, title=title or path.stem, pages=tuple(pages))
 
 
 def load_docx(path: Path, max_bytes: int) -> ExtractedText:
@@ -237,12 +243,13 @@ def load_docx(path: Path, max_bytes: int) -> ExtractedText:
     except Exception as exc:  # zipfile.BadZipFile and lxml errors vary by version
         raise IngestError(str(path), f"not a valid .docx file ({type(exc).__name__}: {exc})") from exc
     blocks: list[str] = []
+    marks = _docx_style_marks(document)
     body = document.element.body
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
             text = "".join(node.text or "" for node in child.iter() if node.tag.endswith("}t"))
-            blocks.append(_docx_mark(child) + text if text.strip() else text)
+            blocks.append(_docx_mark(child, marks) + text if text.strip() else text)
         elif tag == "tbl":
             # Only this table's own rows: a nested table is read once, as part of its cell's
             # text (iterating every descendant row read it again at every level of nesting).
@@ -260,19 +267,62 @@ def load_docx(path: Path, max_bytes: int) -> ExtractedText:
 
 
 _HEADING_STYLE = re.compile(r"(?:heading\s*(\d)|title)$", re.IGNORECASE)
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
-def _docx_mark(paragraph: object) -> str:
-    """Markdown's mark for a docx paragraph's style: "## " for Heading 2, "- " for a list item."""
-    style = ""
-    for node in paragraph.iter():  # type: ignore[attr-defined]
-        if isinstance(node.tag, str) and node.tag.endswith("}pStyle"):
-            style = next((str(v) for k, v in node.attrib.items() if k.endswith("}val")), "")
-            break
-    match = _HEADING_STYLE.match(style.replace("-", "").replace(" ", ""))
-    if match:
-        return "#" * int(match.group(1) or 1) + " "
-    return "- " if style.lower().startswith("list") else ""
+def _docx_style_marks(document: object) -> dict[str, str]:
+    """Markdown's mark for each paragraph style id: "# " Title, "## " Heading 2, "- " a List style.
+
+    A style is known by its name, which Word writes in English for its built-in styles
+    whatever the language of the document ("heading 1" where the id is "berschrift1"), by
+    its outline level, or by the style it is based on (followed a few steps).
+    """
+    styles: dict[str, tuple[str, str, str]] = {}  # id -> (name, outline level, based on)
+    for style in document.styles.element.iterchildren(f"{_W}style"):  # type: ignore[attr-defined]
+        if style.get(f"{_W}type") != "paragraph":
+            continue
+        name = style.find(f"{_W}name")
+        based = style.find(f"{_W}basedOn")
+        outline = style.find(f"{_W}pPr/{_W}outlineLvl")
+        styles[style.get(f"{_W}styleId", "")] = (
+            name.get(f"{_W}val", "") if name is not None else "",
+            outline.get(f"{_W}val", "") if outline is not None else "",
+            based.get(f"{_W}val", "") if based is not None else "",
+        )
+
+    def mark(style_id: str) -> str:
+        for _ in range(5):
+            if style_id not in styles:
+                break
+            name, outline, based = styles[style_id]
+            match = _HEADING_STYLE.match(name.replace("-", "").replace(" ", ""))
+            if match:
+                return "#" * int(match.group(1) or 1) + " "
+            if name.lower().startswith("list"):
+                return "- "
+            if outline.isdigit() and int(outline) < 9:
+                return "#" * min(6, int(outline) + 1) + " "
+            style_id = based
+        return ""
+
+    return {style_id: mark(style_id) for style_id in styles}
+
+
+def _docx_mark(paragraph: object, marks: dict[str, str]) -> str:
+    """Markdown's mark for a docx paragraph: its style's, or "- " for any numbered or bulleted one."""
+    properties = paragraph.find(f"{_W}pPr")  # type: ignore[attr-defined]
+    if properties is None:
+        return ""
+    style = properties.find(f"{_W}pStyle")
+    style_id = style.get(f"{_W}val", "") if style is not None else ""
+    if style_id in marks:
+        found = marks[style_id]
+    else:  # a style the document does not define: read its id as a name
+        match = _HEADING_STYLE.match(style_id.replace("-", "").replace(" ", ""))
+        found = "#" * int(match.group(1) or 1) + " " if match else ("- " if style_id.lower().startswith("list") else "")
+    if not found and properties.find(f"{_W}numPr") is not None:
+        return "- "
+    return found
 
 
 _LOADERS: dict[str, Callable[[Path, int], ExtractedText]] = {

@@ -103,6 +103,7 @@ class IngestReport:
     chunks_written: int = 0
     seconds: float = 0.0
     notes: tuple[str, ...] = field(default=())
+    reread: tuple[str, ...] = ()  # among ``updated``: the same bytes, read again by a changed loader
 
     @property
     def ok(self) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from index.errors import IngestError, RagError
 from index.hashing import sha256_file
+from index.loader_versions import document_version
 from index.loaders import SUPPORTED_SUFFIXES, load_file
 from index.models import DocumentRecord, chunk_id
 from index.names import document_path
@@ -123,7 +124,8 @@ def open_cited_document(store: ChromaStore, chunk_id: str, max_bytes: int) -> Do
     try:
         if not path.is_file():
             note = "the file is gone from disk; showing the indexed passage only"
-        elif sha256_file(path) != record.doc_hash:
+        elif document_version(sha256_file(path), chunk.source) != record.doc_hash:
+            # new bytes, or a loader that reads them differently now: the offsets would be wrong
             note = "the file changed since it was indexed; showing the indexed passage only"
         else:
             text = load_file(path, max_bytes).text
