@@ -30,9 +30,11 @@ from typing import TypeVar
 from tqdm import tqdm
 
 from index.lexical_legacy import read_sidecar
+from index.lexical_mark import clear_mark, read_mark, write_mark
 from index.lexical_store import Chunk, LexicalStore, LexicalStoreBusyError, LexicalStoreError
 from index.models import DocumentRecord
 from index.sentences import split_sentences
+from index.state import state_token
 from index.store import ChromaStore
 from index.text_terms import idf_from_counts, index_tokens
 
@@ -75,6 +77,7 @@ class LexicalIndex:
         self._lock = threading.Lock()
         self._engine: LexicalStore | None = None
         self._checked_at = float("-inf")
+        self._synced_token: tuple[int, int] | None = None  # the store's state token when last found in step
         self._sentences: OrderedDict[str, list[list[str]]] = OrderedDict()
         self.load_note = ""  # what was wrong with the index when it was opened, for `rag check`
         self.save_error = ""  # why the index is kept in memory (a read-only folder, a full disk)
@@ -92,6 +95,7 @@ class LexicalIndex:
         except LexicalStoreError as exc:
             engine = self._open_again(exc)
         self._engine = engine
+        self._synced_token = read_mark(self.path)
         if self._legacy is not None and self._legacy.is_file():
             self._migrate(self._legacy)
         return self._engine
@@ -139,6 +143,9 @@ class LexicalIndex:
         an index in memory, so questions are still answered.
         """
         engine = self._open()
+        if self.path is not None and not self.save_error:
+            clear_mark(self.path)
+        self._synced_token = None
         try:
             engine.replace_documents(changes, clear=clear)
         except LexicalStoreBusyError:
@@ -164,20 +171,28 @@ class LexicalIndex:
             if not force and now - self._checked_at < self._recheck:
                 return False
             self._checked_at = now
+            # an index folder's state file changes with every committed write: while it does not,
+            # the index found in step last time still is, and the manifest is not read again
+            token = state_token(store.folder) if store.folder is not None else None
+            if not force and token is not None and token == self._synced_token:
+                return False
             engine.refresh()
             wanted = _wanted(store.documents())
             have = engine.documents()
             stale = [s for s in sorted(have) if s not in wanted]
             missing = [s for s in sorted(wanted) if have.get(s) != wanted[s]]
-            if not stale and not missing:
-                return False
-            try:
-                self._apply(store, wanted, stale, missing)
-            except LexicalStoreBusyError as exc:
-                self.save_error = str(exc)
-                self._checked_at = float("-inf")
-                return False
-            return True
+            if stale or missing:
+                try:
+                    self._apply(store, wanted, stale, missing)
+                except LexicalStoreBusyError as exc:
+                    self.save_error = str(exc)
+                    self._checked_at = float("-inf")
+                    self._synced_token = None
+                    return False
+            if token is not None and token != self._synced_token and not self.save_error:
+                write_mark(self.path, token)
+            self._synced_token = token
+            return bool(stale or missing)
 
     def _apply(self, store: ChromaStore, wanted: dict[str, str], stale: list[str], missing: list[str]) -> None:
         if stale and not self._write([(s, None, []) for s in stale]):
@@ -193,6 +208,7 @@ class LexicalIndex:
             if self._engine is not None:
                 self._engine.refresh()
             self._checked_at = float("-inf")
+            self._synced_token = None
 
     def problems(self, store: ChromaStore) -> list[str]:
         """Every way this index differs from the store's complete documents (empty when in step).
@@ -232,6 +248,7 @@ class LexicalIndex:
             else:
                 self._apply(store, wanted, [], sources)
             self._checked_at = time.monotonic()
+            self._synced_token = None  # the next sync compares once: a write may have come meanwhile
             self.load_note = ""
 
     # -- searching -------------------------------------------------------------------
