@@ -192,7 +192,12 @@ def grow(
                     return
 
         started = time.perf_counter()
-        write_documents(store, fresh(), batch=batch, progress=progress)
+
+        def overall(stage: str, written: int, seconds: float, base: int = done, before: float = dense_s) -> None:
+            if progress is not None:  # the whole index's passages and Chroma seconds, not this step's
+                progress(stage, base + written, before + seconds)
+
+        write_documents(store, fresh(), batch=batch, progress=overall)
         dense_s += time.perf_counter() - started - spent_generating
         if progress is not None:
             progress("chroma", upto, dense_s)
