@@ -38,9 +38,11 @@ from tqdm import tqdm
 
 from index.lexical_cache import CacheRecord, ServerCache, tokenizer_id
 from index.lexical_legacy import read_sidecar
+from index.lexical_mark import clear_mark, read_mark, write_mark
 from index.lexical_store import Chunk, LexicalStore, LexicalStoreBusyError, LexicalStoreError
 from index.models import DocumentRecord
 from index.sentences import split_sentences
+from index.state import state_token
 from index.store import ChromaStore
 from index.text_terms import idf_from_counts, index_tokens
 
@@ -92,6 +94,7 @@ class LexicalIndex:
         self._lock = threading.Lock()
         self._engine: LexicalStore | None = None
         self._checked_at = float("-inf")
+        self._synced_token: tuple[int, int] | None = None  # the store's state token when last found in step
         self._sentences: OrderedDict[str, list[list[str]]] = OrderedDict()
         self.load_note = ""  # what was wrong with the index when it was opened, for `rag check`
         self.save_error = ""  # why the index is kept in memory (a read-only folder, a full disk)
@@ -110,6 +113,7 @@ class LexicalIndex:
         except LexicalStoreError as exc:
             engine = self._open_again(exc)
         self._engine = engine
+        self._synced_token = None if self.save_error else read_mark(self.path)  # an index in memory starts empty
         if self._legacy is not None and self._legacy.is_file():
             self._migrate(self._legacy)
         return self._engine
@@ -207,6 +211,9 @@ class LexicalIndex:
         an index in memory, so questions are still answered.
         """
         engine = self._open()
+        if self.path is not None and not self.save_error:
+            clear_mark(self.path)
+        self._synced_token = None
         try:
             engine.replace_documents(changes, clear=clear)
         except LexicalStoreBusyError:
@@ -232,21 +239,27 @@ class LexicalIndex:
             if not force and now - self._checked_at < self._recheck:
                 return False
             self._checked_at = now
+            # an index folder's state file changes with every committed write: while it does not,
+            # the index found in step last time still is, and the manifest is not read again
+            token = state_token(store.folder) if store.folder is not None else None
+            if not force and token is not None and token == self._synced_token:
+                return False
             try:
                 with self._guard() as held:
                     if not held:
                         raise LexicalStoreBusyError(self.cache.busy_message() if self.cache else "busy")
-                    return self._catch_up(store)
+                    return self._catch_up(store, token)
             except LexicalStoreBusyError as exc:
                 self.save_error = str(exc)
                 self._checked_at = float("-inf")
+                self._synced_token = None
                 self._open().refresh()
                 return False
             except LexicalStoreError as exc:  # the cache folder cannot be written: build it in memory
                 self._in_memory(exc)
-                return self._catch_up(store)
+                return self._catch_up(store, token)
 
-    def _catch_up(self, store: ChromaStore) -> bool:
+    def _catch_up(self, store: ChromaStore, token: tuple[int, int] | None) -> bool:
         self._check_record(store)
         engine = self._open()
         engine.refresh()
@@ -254,13 +267,16 @@ class LexicalIndex:
         have = engine.documents()
         stale = [s for s in sorted(have) if s not in wanted]
         missing = [s for s in sorted(wanted) if have.get(s) != wanted[s]]
-        if not stale and not missing:
-            return False
-        before = self.tokenized
-        self._apply(store, wanted, stale, missing)
-        log.info("lexical index %s: %d documents tokenized, %d removed (caught up with %s)",
-                 self.path or "in memory", self.tokenized - before, len(stale), store.location)
-        return True
+        changed = bool(stale or missing)
+        if changed:
+            before = self.tokenized
+            self._apply(store, wanted, stale, missing)
+            log.info("lexical index %s: %d documents tokenized, %d removed (caught up with %s)",
+                     self.path or "in memory", self.tokenized - before, len(stale), store.location)
+        if token is not None and token != self._synced_token and not self.save_error:
+            write_mark(self.path, token)
+        self._synced_token = token
+        return changed
 
     def _apply(self, store: ChromaStore, wanted: dict[str, str], stale: list[str], missing: list[str]) -> None:
         if stale and not self._write([(s, None, []) for s in stale]):
@@ -277,6 +293,7 @@ class LexicalIndex:
             if self._engine is not None:
                 self._engine.refresh()
             self._checked_at = float("-inf")
+            self._synced_token = None
 
     def problems(self, store: ChromaStore) -> list[str]:
         """Every way this index differs from the store's complete documents (empty when in step).
@@ -319,6 +336,7 @@ class LexicalIndex:
                 self._in_memory(exc)
                 self._rebuild(store)
             self._checked_at = time.monotonic()
+            self._synced_token = None  # the next sync compares once: a write may have come meanwhile
             self.load_note = ""
 
     def _rebuild(self, store: ChromaStore) -> None:
