@@ -56,12 +56,12 @@ MEASURES: tuple[Measure, ...] = (
     Measure(
         "length",
         _i(r"^\s*how\s+(?:deep|tall|high|wide|far(?!\s+(?:in\s+advance|ahead|back)))\b"
-           r"|\bwhat\s+is\s+the\s+(?:depth|height|width|length|distance)\b"),
+           r"|\bwhat\s+is\s+the\s+(?:depth|height|width)\b"),  # not "length" or "distance": of a stay, of genes
         _i(r"\b(?:mm|cm|m|km|metres?|meters?|(?:centi|milli|kilo)met(?:re|er)s?|feet|foot|ft|inch(?:es)?|miles?|yards?)\b"),
     ),
     Measure(
         "phone",
-        _i(r"\b(?:phone|telephone)\s+(?:number|extension)\b|\bextension\b"),
+        _i(r"\b(?:phone|telephone|fax)\s+(?:number|extension)s?\b|\bextension\s+number\b"),  # not "an extension of"
         _i(r"\bextension\s+\d|\+?\d[\d ()-]{6,}\d|\b(?:tel|phone)\b[^.]*\d"),
     ),
     Measure("version", _i(r"\b(?:which|what)\s+version\b"), _i(r"\b\d+(?:\.\d+)+\b|\bversion\s+\d|\bv\d")),

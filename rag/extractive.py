@@ -85,6 +85,8 @@ class ExtractiveConfig:
     # terms it lacks lowers their similarity by this much: it says that term in other words (``rag.abstention``)
     paraphrase_drop: float = 0.05
     paraphrase_terms: int = 8  # at most this many such terms are tried (one embedding each, only before abstaining)
+    # a question of fewer content terms loses half its meaning without any one of them: its drop says nothing
+    paraphrase_min_terms: int = 3
     check_measures: bool = True  # a question asking for a price, length, phone number or version needs one quoted
 
 
@@ -269,8 +271,9 @@ def decide(
     """
     question_terms = terms(question)
     chosen = choose(candidates, config, question_terms, unknown, neighbours)
+    worth_trying = len(set(question_terms)) >= config.paraphrase_min_terms
     best_scores = bool(candidates) and candidates[0].score >= config.min_score
-    if not chosen and best_scores and drop(candidates[0]) >= config.paraphrase_drop:
+    if not chosen and best_scores and worth_trying and drop(candidates[0]) >= config.paraphrase_drop:
         chosen = choose(candidates, replace(config, min_lexical=0.0), question_terms, unknown, neighbours)
     if chosen and config.check_measures and missing_measure(question, [c.sentence_text for c in chosen]):
         return []

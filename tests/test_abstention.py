@@ -105,6 +105,8 @@ def test_decide_answers_a_paraphrase_the_unit_speaks_of_and_abstains_otherwise()
     # a best unit below the minimum score is never rescued, and the drop is not even measured
     asked.clear()
     assert decide(_candidates(0.40, 0.2, score=0.2), DEFAULT, question, drop=drop) == [] and asked == []
+    # nor is a question of two content terms: without either, half of it is gone whatever the unit says
+    assert decide(weak, DEFAULT, "What supports the results?", drop=drop) == [] and asked == []
 
 
 def test_decide_measures_the_drop_only_before_abstaining() -> None:
@@ -131,3 +133,10 @@ def test_the_sweep_measures_with_the_same_decision() -> None:
                           _candidates(dense=0.70, lexical=0.8, score=0.8), [], Coverage(), drop=0.0)
     assert measure([paraphrased, unanswerable], DEFAULT) == (1.0, 1.0, 1.0)
     assert measure([paraphrased, unanswerable], replace(DEFAULT, paraphrase_drop=0.2)) == (0.5, 1.0, 0.0)
+
+
+def test_an_extension_of_something_or_the_distance_between_genes_asks_for_no_measure() -> None:
+    # covid-qa questions the first version of the table refused
+    question = "What application is a natural extension of the ability to display sequences?"
+    assert missing_measure(question, ["x"]) is None
+    assert missing_measure("What is the distance between the p4.7 and p12.7 genes?", ["x"]) is None

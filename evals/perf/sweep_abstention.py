@@ -37,6 +37,7 @@ GRIDS: dict[str, list[float]] = {
     "min_unknown_terms": [1, 2, 3, 4, 99],
     "paraphrase_drop": [0.0, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 1.0],
     "check_measures": [0, 1],
+    "paraphrase_min_terms": [0, 2, 3, 4, 5],
 }
 
 
@@ -91,6 +92,8 @@ def measure(ranked: Sequence[Ranked], config: ExtractiveConfig) -> tuple[float |
 def _with(config: ExtractiveConfig, param: str, value: float) -> ExtractiveConfig:
     if param == "paraphrase_drop":
         return replace(config, paraphrase_drop=value)
+    if param == "paraphrase_min_terms":
+        return replace(config, paraphrase_min_terms=int(value))
     if param == "check_measures":
         return replace(config, check_measures=bool(value))
     if param == "min_lexical":
