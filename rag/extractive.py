@@ -87,6 +87,8 @@ class ExtractiveConfig:
     paraphrase_terms: int = 8  # at most this many such terms are tried (one embedding each, only before abstaining)
     # a question of fewer content terms loses half its meaning without any one of them: its drop says nothing
     paraphrase_min_terms: int = 3
+    # ... and one of which half or more the index has never seen is about something else ("Tesla", "GDP")
+    paraphrase_max_unknown: float = 0.5
     check_measures: bool = True  # a question asking for a price, length, phone number or version needs one quoted
 
 
@@ -271,7 +273,8 @@ def decide(
     """
     question_terms = terms(question)
     chosen = choose(candidates, config, question_terms, unknown, neighbours)
-    worth_trying = len(set(question_terms)) >= config.paraphrase_min_terms
+    enough_terms = len(set(question_terms)) >= config.paraphrase_min_terms
+    worth_trying = enough_terms and unknown.share < config.paraphrase_max_unknown
     best_scores = bool(candidates) and candidates[0].score >= config.min_score
     if not chosen and best_scores and worth_trying and drop(candidates[0]) >= config.paraphrase_drop:
         chosen = choose(candidates, replace(config, min_lexical=0.0), question_terms, unknown, neighbours)

@@ -107,6 +107,9 @@ def test_decide_answers_a_paraphrase_the_unit_speaks_of_and_abstains_otherwise()
     assert decide(_candidates(0.40, 0.2, score=0.2), DEFAULT, question, drop=drop) == [] and asked == []
     # nor is a question of two content terms: without either, half of it is gone whatever the unit says
     assert decide(weak, DEFAULT, "What supports the results?", drop=drop) == [] and asked == []
+    # nor one of which half the terms or more occur nowhere in the index: it is about something else
+    assert decide(weak, DEFAULT, question, Coverage(2, 4), drop=drop) == [] and asked == []
+    assert decide(weak, DEFAULT, question, Coverage(1, 4), drop=drop) and asked == [weak[0]]
 
 
 def test_decide_measures_the_drop_only_before_abstaining() -> None:

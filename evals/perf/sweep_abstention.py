@@ -38,6 +38,7 @@ GRIDS: dict[str, list[float]] = {
     "paraphrase_drop": [0.0, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 1.0],
     "check_measures": [0, 1],
     "paraphrase_min_terms": [0, 2, 3, 4, 5],
+    "paraphrase_max_unknown": [0.2, 0.3, 0.34, 0.4, 0.5, 0.6, 1.01],
 }
 
 
@@ -92,6 +93,8 @@ def measure(ranked: Sequence[Ranked], config: ExtractiveConfig) -> tuple[float |
 def _with(config: ExtractiveConfig, param: str, value: float) -> ExtractiveConfig:
     if param == "paraphrase_drop":
         return replace(config, paraphrase_drop=value)
+    if param == "paraphrase_max_unknown":
+        return replace(config, paraphrase_max_unknown=value)
     if param == "paraphrase_min_terms":
         return replace(config, paraphrase_min_terms=int(value))
     if param == "check_measures":
