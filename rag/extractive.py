@@ -13,8 +13,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from index.models import Hit
 from index.sentences import split_sentences
 from index.store import ChromaStore
 from index.text_terms import idf_weights, index_tokens, terms
+from rag.abstention import missing_measure, missing_words, paraphrase_drop, without_each
 from rag.answer_units import SENTENCE, TITLE, Unit, find_units
 from rag.answering import NOT_FOUND, PreparedQuestion, words_a_few_at_a_time
 from rag.citations import check_extractive
@@ -80,6 +81,15 @@ class ExtractiveConfig:
     embed_candidates: int = 8  # units embedded per question, chosen by a cheap pre-score (latency)
     min_words: int = 3
     type_weight: float = 0.15  # the bonus for a unit of the kind the question asks for (``rag.question_types``)
+    # a best unit that fails the two tests above still supports an answer when leaving out one of the question's
+    # terms it lacks lowers their similarity by this much: it says that term in other words (``rag.abstention``)
+    paraphrase_drop: float = 0.05
+    paraphrase_terms: int = 8  # at most this many such terms are tried (one embedding each, only before abstaining)
+    # a question of fewer content terms loses half its meaning without any one of them: its drop says nothing
+    paraphrase_min_terms: int = 3
+    # ... and one of which half or more the index has never seen is about something else ("Tesla", "GDP")
+    paraphrase_max_unknown: float = 0.5
+    check_measures: bool = True  # a question asking for a price, length, phone number or version needs one quoted
 
 
 def candidate_units(hits: Sequence[Hit], min_words: int) -> list[tuple[Hit, Unit]]:
@@ -246,6 +256,33 @@ def choose(
     return chosen
 
 
+def decide(
+    candidates: Sequence[Candidate],
+    config: ExtractiveConfig,
+    question: str,
+    unknown: Coverage = _ALL_KNOWN,
+    neighbours: Sequence[Candidate] = (),
+    drop: Callable[[Candidate], float] = lambda best: 0.0,
+) -> list[Candidate]:
+    """``choose``, then the two signals of ``rag.abstention``: the units to quote, or [] for "not found" (pure).
+
+    When ``choose`` abstains although the best unit scores enough, ``drop(best)`` (how much the
+    question's similarity to it falls without one of the terms it lacks; asked for only here,
+    as it costs embeddings) can still show that it answers a paraphrase. Whatever is chosen, a
+    question asking for a measure (a price, a length ...) is not answered by units without one.
+    """
+    question_terms = terms(question)
+    chosen = choose(candidates, config, question_terms, unknown, neighbours)
+    enough_terms = len(set(question_terms)) >= config.paraphrase_min_terms
+    worth_trying = enough_terms and unknown.share < config.paraphrase_max_unknown
+    best_scores = bool(candidates) and candidates[0].score >= config.min_score
+    if not chosen and best_scores and worth_trying and drop(candidates[0]) >= config.paraphrase_drop:
+        chosen = choose(candidates, replace(config, min_lexical=0.0), question_terms, unknown, neighbours)
+    if chosen and config.check_measures and missing_measure(question, [c.sentence_text for c in chosen]):
+        return []
+    return chosen
+
+
 def _overlaps(a: Candidate, b: Candidate) -> bool:
     """Whether two candidates quote overlapping text of one document."""
     if a.hit.chunk.source != b.hit.chunk.source:
@@ -335,6 +372,16 @@ class ExtractiveAnswerer:
         yield answer
 
 
+    def paraphrase_drop(self, question: str, best: Candidate, question_vector: Sequence[float]) -> float:
+        """How much leaving out one question term that ``best`` lacks lowers their similarity (``rag.abstention``)."""
+        missing = missing_words(question, best.sentence_text)[: self.config.paraphrase_terms]
+        with self._cache_lock:
+            unit_vector = self._cache.get((best.hit.chunk.id, best.span[0], best.span[1]))
+        if not missing or unit_vector is None:
+            return 0.0
+        variants = self._embedder.embed_documents(without_each(question, missing))
+        return paraphrase_drop(question_vector, unit_vector, variants)
+
     def rank(self, question: str, hits: Sequence[Hit], question_vector: Sequence[float]) -> list[Candidate]:
         """The units of ``hits`` that may answer ``question``, scored, best first."""
         return self._ranked(question, hits, question_vector)[0]
@@ -358,7 +405,10 @@ class ExtractiveAnswerer:
         """Quote the best-supported sentences of ``hits`` (citations not yet checked); ``unknown`` as in ``choose``."""
         started = time.perf_counter()
         candidates, scored = self._ranked(question, hits, question_vector)
-        chosen = choose(candidates, self.config, terms(question), unknown, neighbours=scored)
+        chosen = decide(
+            candidates, self.config, question, unknown, scored,
+            drop=lambda best: self.paraphrase_drop(question, best, question_vector),
+        )
         text, citations = compose(question, chosen, hits)
         return Answer(
             question=question,
