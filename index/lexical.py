@@ -287,6 +287,37 @@ class LexicalIndex:
             self.tokenized += len(sources)
         return None
 
+    def in_step(self, store: ChromaStore) -> bool:
+        """True when this index was found in step with the store's folder as it is now (embedded only)."""
+        with self._lock:
+            self._open()
+            if store.folder is None or self._synced_token is None or self.save_error:
+                return False
+            return state_token(store.folder) == self._synced_token
+
+    def update(self, store: ChromaStore, sources: Sequence[str]) -> None:
+        """After this process wrote ``sources`` (holding the writer lock): bring only those in step.
+
+        Reads their manifest records, not the whole manifest: one document replaced in an
+        index of a million passages costs that document. An index moved to memory by a
+        failed write is filled from the whole store instead.
+        """
+        with self._lock:
+            self._open()
+            wanted = _wanted(store.documents_of(list(sources)))
+            stale = sorted(s for s in set(sources) if s not in wanted)
+            self._apply(store, wanted, stale, sorted(wanted))
+            if self.save_error:
+                self._catch_up(store, None)
+            self._checked_at = time.monotonic()
+
+    def mark_in_step(self, token: tuple[int, int] | None) -> None:
+        """Record that the index is in step with the store's commit ``token`` (after ``update``)."""
+        with self._lock:
+            if token is not None and not self.save_error:
+                write_mark(self.path, token)
+                self._synced_token = token
+
     def reload(self) -> None:
         """See what another process committed: the next ``sync`` compares afresh."""
         with self._lock:

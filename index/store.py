@@ -397,6 +397,23 @@ class ChromaStore:
                     return out
                 offset += _GET_PAGE
 
+    def documents_of(self, sources: Sequence[str]) -> dict[str, DocumentRecord]:
+        """The manifest records of these documents (those not in the manifest are left out)."""
+        out: dict[str, DocumentRecord] = {}
+        if not sources or not self.exists():
+            return out
+        with store_errors(self.location):
+            for start in range(0, len(sources), _GET_PAGE):
+                page = self._docs.get(ids=list(sources[start : start + _GET_PAGE]), include=["metadatas"])
+                for doc_id, meta in zip(page["ids"], page["metadatas"] or [], strict=False):
+                    out[doc_id] = record_from_meta(doc_id, meta)
+        return out
+
+    @property
+    def committed_token(self) -> tuple[int, int] | None:
+        """The state token of the last commit seen or made by this process (None: no folder)."""
+        return self._seen_token
+
     def put_documents(self, records: Sequence[DocumentRecord]) -> None:
         """Write manifest records; "pending" ones carry this writer's id, and all-complete ones commit."""
         if not records:

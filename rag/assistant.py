@@ -180,15 +180,27 @@ class Assistant:
         )
         with self._write_lock, self._store.writing("ingest"):
             repaired = self.repair() if self._store.damage else None  # a write that failed half-way
+            in_step = self._lexical.in_step(self._store)
             report = run_ingest(
                 paths, store=self._store, embedder=self._embedder, options=options,
                 progress=progress, file_progress=file_progress,
             )
-            if report.added or report.updated or report.deleted or report.recovered:
-                self._lexical.sync(self._store, force=True)
+            changed = [*report.added, *report.updated, *report.deleted, *report.recovered,
+                       *(f.path for f in report.failed)]
+            if changed:
+                self._update_lexical(changed, in_step)
             if repaired is not None:
                 report = replace(report, notes=(*(f"repaired: {line}" for line in repaired.lines()), *report.notes))
-            return report
+        if changed:  # brought in step under the writer lock: in step with what it committed
+            self._lexical.mark_in_step(self._store.committed_token)
+        return report
+
+    def _update_lexical(self, sources: Sequence[str], in_step: bool) -> None:
+        """After a write: only ``sources`` when the lexical index was in step before it, else compare all."""
+        if in_step:
+            self._lexical.update(self._store, sources)
+        else:
+            self._lexical.sync(self._store, force=True)
 
     def _top_k(self, top_k: object) -> int:
         """``top_k`` checked (None: the setting), the same for every retrieval mode."""
@@ -335,8 +347,10 @@ class Assistant:
                 raise RagError(f"not in the index: {raw} (see `rag sources` for what is indexed)")
             targets.extend(m for m in matched if m not in targets)
         with self._write_lock, self._store.writing("delete"):
+            in_step = self._lexical.in_step(self._store)
             remove_documents(self._store, targets)
-            self._lexical.sync(self._store, force=True)
+            self._update_lexical(targets, in_step)
+        self._lexical.mark_in_step(self._store.committed_token)
         return targets
 
     def status(self) -> IndexStatus:
