@@ -292,9 +292,13 @@ class ChromaStore:
         return {key: by_id[cid] for key, cid in owners.items() if cid in by_id}
 
     def restore_chunk_vectors(
-        self, ids: Sequence[str], embed: Callable[[list[str]], Sequence[Sequence[float]]]
+        self, ids: Sequence[str], embed: Callable[[list[str]], Sequence[Sequence[float]]],
+        key: Callable[[str], str] | None = None,
     ) -> int:
-        """Give chunks whose vector is lost a new one, embedded from their stored text; returns how many."""
+        """Give chunks whose vector is lost a new one, embedded from their stored text; returns how many.
+
+        ``key``: the ``embed_key`` of a text for the embedder used now, recorded with the new vector.
+        """
         if not ids or not self.exists():
             return 0
         done = 0
@@ -304,9 +308,13 @@ class ChromaStore:
                 texts = [d or "" for d in page["documents"] or []]
                 if not page["ids"]:
                     continue
+                metadatas = [dict(m or {}) for m in page["metadatas"] or []]
+                if key is not None:
+                    for meta, text in zip(metadatas, texts, strict=True):
+                        meta[EMBED_KEY] = key(text)
                 self._chunks.upsert(
                     ids=page["ids"], embeddings=[list(v) for v in embed(texts)],
-                    documents=texts, metadatas=page["metadatas"],
+                    documents=texts, metadatas=metadatas,
                 )
                 done += len(page["ids"])
         return done
