@@ -214,3 +214,49 @@ def test_an_index_written_before_embed_keys_keeps_working_and_gets_keys_for_new_
     rows = stored(again)
     assert sum(1 for _, key, _ in rows.values() if key) == 4
     assert again.check() == []
+
+
+def test_killed_in_the_middle_of_a_repetitive_file_then_rerun_gives_the_clean_index(
+    tmp_path: Path, open_index: Callable[..., Assistant]
+) -> None:
+    import signal
+
+    from tests.test_big_ingest import SMALL as TINY
+    from tests.test_big_ingest import start, wait_for_file_bar
+    from tests.test_interrupted_ingest import snapshot
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    lines = [f"Line {i % 40} of the form repeats the {BODIES[i % 4].split()[1]} clause." for i in range(6000)]
+    (corpus / "big.txt").write_text(" ".join(lines), "utf-8")
+    (corpus / "z-last.txt").write_text(f"{BOILERPLATE} {BODIES[2]}", "utf-8")
+
+    clean_dir = tmp_path / "clean"
+    assert open_index(clean_dir, **TINY).ingest([corpus]).ok
+    clean = snapshot(clean_dir)
+
+    killed_dir = tmp_path / "killed"
+    proc, watcher = start(corpus, killed_dir)  # `rag ingest` (ONNX embedder) in a child process
+    try:
+        wait_for_file_bar(watcher, timeout=600)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    watcher.finish()
+    assert proc.returncode == -signal.SIGKILL
+    half = snapshot(killed_dir)
+    assert half.states.get("pending") == 1 and 0 < half.chunk_count < clean.chunk_count
+
+    again = open_index(killed_dir, **TINY)
+    report = again.ingest([corpus])
+    assert report.ok and str(corpus / "big.txt") in report.recovered
+    after = snapshot(killed_dir)
+    assert (after.documents, after.chunk_ids, after.states) == (clean.documents, clean.chunk_ids, {"complete": 2})
+    assert consistency_problems(again._store) == []
+    vectors: dict[str, set[tuple[float, ...]]] = {}
+    for text, _, vector in stored(again).values():
+        vectors.setdefault(text, set()).add(tuple(vector))
+    assert all(len(v) == 1 for v in vectors.values()), "one text, one vector"
