@@ -260,3 +260,28 @@ def test_killed_in_the_middle_of_a_repetitive_file_then_rerun_gives_the_clean_in
     for text, _, vector in stored(again).values():
         vectors.setdefault(text, set()).add(tuple(vector))
     assert all(len(v) == 1 for v in vectors.values()), "one text, one vector"
+
+
+def test_through_a_chroma_server_a_later_client_reuses_the_servers_vectors(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, counting: CountingEmbedder
+) -> None:
+    from tests.test_server_store import ChromaServer
+
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "data").start()
+    try:
+        def client() -> Assistant:
+            settings = Settings(chroma_url=server.url, index_dir=str(tmp_path / "unused"), collection="dedup-kb",
+                                chunk_size=SMALL["chunk_size"], chunk_overlap=SMALL["chunk_overlap"])
+            return Assistant.from_parts(store=ChromaStore.http(server.url, "dedup-kb"), embedder=counting,
+                                        settings=settings)
+
+        write_boilerplate_files(tmp_path / "a", BODIES[:2])
+        assert client().ingest([tmp_path / "a"]).ok
+        assert sorted(counting.texts) == sorted([BOILERPLATE, *BODIES[:2]])
+        counting.texts.clear()
+        write_boilerplate_files(tmp_path / "b", BODIES[1:3], prefix="other")
+        report = client().ingest([tmp_path / "b"])  # a new client: only the server knows the vectors
+        assert report.ok and report.chunks_written == 4 and report.chunks_reused == 3
+        assert counting.texts == [BODIES[2]]  # before: all four
+    finally:
+        server.stop()
