@@ -4,7 +4,8 @@ Small documents share a batch; a big one is written over many batches as it is c
 so neither its texts nor its vectors are ever all in memory. For every batch:
 
 1. manifest records of documents not yet announced -> state "pending";
-2. embed the batch's chunks and upsert them;
+2. embed the batch's chunks and upsert them (a text embedded before, in this run or in
+   the store, takes its vector from there: ``index.reuse``);
 3. for each document whose last chunk is now written: delete its old version's chunks
    (their ids are computed), then its record -> "complete".
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from index.embedding import Embedder
 from index.models import Chunk, DocumentRecord, chunk_id
+from index.reuse import VectorReuse
 from index.store import ChromaStore
 
 
@@ -46,7 +48,7 @@ class BatchWriter:
         if batch_size < 1:
             raise ValueError(f"batch_size ({batch_size}) must be at least 1")
         self._store = store
-        self._embedder = embedder
+        self.reuse = VectorReuse(embedder, store.vectors_by_key)
         self.batch_size = batch_size
         self._buffer: list[Chunk] = []
         self._documents: dict[str, _Document] = {}
@@ -80,8 +82,8 @@ class BatchWriter:
         for d in fresh:
             d.announced = True
         if self._buffer:
-            vectors = self._embedder.embed_documents([c.text for c in self._buffer])
-            self._store.upsert_chunks(self._buffer, vectors)
+            vectors, keys = self.reuse.vectors([c.text for c in self._buffer])
+            self._store.upsert_chunks(self._buffer, vectors, keys)
             for c in self._buffer:
                 self._documents[c.source].written += 1
             self.written += len(self._buffer)

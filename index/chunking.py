@@ -17,7 +17,7 @@ from index.errors import ConfigError
 from index.sentences import split_sentences
 from index.tokens import count_tokens_batch
 
-_WORD = re.compile(r"\S+\s*")
+_WORD = re.compile(r"(\S+)\s*")  # group 1: the word without the white space after it
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,16 @@ Counter = Callable[[list[str]], list[int]]
 WINDOW = 1 << 16
 """Characters split into sentences at a time: memory stays flat however long the text."""
 _EXACT_GROUP = 64  # chunks whose exact token counts are asked for at once
+
+
+def count_distinct(counter: Counter, texts: list[str]) -> list[int]:
+    """``counter(texts)``, asking once per distinct text: words, boilerplate sentences and
+    the chunks of a file of one repeated word recur many times."""
+    distinct = list(dict.fromkeys(texts))
+    if len(distinct) == len(texts):
+        return counter(texts)
+    known = dict(zip(distinct, counter(distinct), strict=True))
+    return [known[t] for t in texts]
 
 
 def sentence_windows(text: str, start: int, end: int, window: int = WINDOW) -> Iterator[list[tuple[int, int]]]:
@@ -107,11 +117,11 @@ def _split_word(text: str, a: int, b: int, chunk_size: int, counter: Counter) ->
 
 def _word_runs(text: str, s: int, e: int, chunk_size: int, counter: Counter) -> Iterator[Unit]:
     """A sentence of more than ``chunk_size`` tokens as runs of whole words that fit."""
-    words = [(m.start(), m.start() + len(m.group().rstrip())) for m in _WORD.finditer(text, s, e)]
+    words = [m.span(1) for m in _WORD.finditer(text, s, e)]
     # Each word counted with the white space before it, as the tokenizer sees it mid-text
     # (a newline is a token of its own; a space joins the word's first token).
     before = [words[0][0], *(b for _, b in words[:-1])]
-    word_counts = counter([text[prev:b] for prev, (_, b) in zip(before, words, strict=True)])
+    word_counts = count_distinct(counter, [text[prev:b] for prev, (_, b) in zip(before, words, strict=True)])
     piece_start, piece_end, piece_tokens = words[0][0], words[0][1], 0
     for (a, b), wn in zip(words, word_counts, strict=True):
         if wn > chunk_size:  # one word longer than a chunk
@@ -134,7 +144,7 @@ def _word_runs(text: str, s: int, e: int, chunk_size: int, counter: Counter) -> 
 def _units(text: str, start: int, end: int, chunk_size: int, counter: Counter) -> Iterator[Unit]:
     """Sentences as (start, end, tokens), a window at a time; over-long sentences become word runs."""
     for spans in sentence_windows(text, start, end):
-        counts = counter([text[s:e] for s, e in spans])
+        counts = count_distinct(counter, [text[s:e] for s, e in spans])
         for (s, e), n in zip(spans, counts, strict=True):
             if n <= chunk_size:
                 yield (s, e, n)
@@ -189,7 +199,7 @@ def iter_chunks(
 
 
 def _exact(text: str, spans: list[tuple[int, int]], counter: Counter) -> list[ChunkSpan]:
-    exact = counter([text[s:e] for s, e in spans]) if spans else []
+    exact = count_distinct(counter, [text[s:e] for s, e in spans]) if spans else []
     return [ChunkSpan(s, e, n) for (s, e), n in zip(spans, exact, strict=True)]
 
 

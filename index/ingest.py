@@ -9,7 +9,9 @@ small documents sharing one, a big one spread over many:
 
 1. manifest records of the batch's documents -> state "pending" (the new version);
 2. embed the chunks and upsert them (chunk ids include the version, so the
-   old version's chunks are untouched and still answer questions);
+   old version's chunks are untouched and still answer questions); a chunk whose exact
+   text was embedded before, in this run or in the index, reuses that vector
+   (``index.reuse``);
 3. once a document's last chunk is written, delete its old version's chunks
    (their ids are computed, not searched for);
 4. its manifest record -> state "complete".
@@ -244,6 +246,7 @@ def ingest(
         skipped=found.unsupported,
         recovered=recovered,
         chunks_written=written,
+        chunks_reused=writer.reuse.reused,
         seconds=time.perf_counter() - started,
         notes=tuple(notes),
         reread=tuple(reread),

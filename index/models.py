@@ -101,6 +101,7 @@ class IngestReport:
     skipped: tuple[str, ...] = ()  # unsupported extensions, listed, not guessed at
     recovered: tuple[str, ...] = ()  # documents an interrupted run left half-written
     chunks_written: int = 0
+    chunks_reused: int = 0  # of those, chunks whose identical text was embedded before (index.reuse)
     seconds: float = 0.0
     notes: tuple[str, ...] = field(default=())
     reread: tuple[str, ...] = ()  # among ``updated``: the same bytes, read again by a changed loader
@@ -122,4 +123,5 @@ class IngestReport:
             parts.append(f"{len(self.skipped)} skipped (unsupported type)")
         if self.recovered:
             parts.append(f"{len(self.recovered)} recovered from an interrupted run")
-        return ", ".join(parts) + f"; {self.chunks_written} chunks embedded in {self.seconds:.1f}s"
+        reused = f" ({self.chunks_reused} reused the vector of an identical text)" if self.chunks_reused else ""
+        return ", ".join(parts) + f"; {self.chunks_written} chunks embedded in {self.seconds:.1f}s{reused}"

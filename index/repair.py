@@ -31,6 +31,7 @@ from index.ingest import recover
 from index.lexical import LexicalIndex
 from index.opening import SQLITE_FILE, vector_segments
 from index.probe import ProbeResult
+from index.reuse import embed_key, embedder_identity
 from index.store import ChromaStore
 
 
@@ -122,7 +123,10 @@ def repair(store: ChromaStore, embedder: Embedder, lexical: LexicalIndex | None)
         rebuilt, result = _rebuild_unloadable(store, probe_store(store))
         store.damage = []
         lost = {c.name: list(c.unreadable) for c in (result.collections if result else ())}
-        reembedded = store.restore_chunk_vectors(lost.get(store.name, []), embedder.embed_documents)
+        identity = embedder_identity(embedder)
+        reembedded = store.restore_chunk_vectors(
+            lost.get(store.name, []), embedder.embed_documents, key=lambda text: embed_key(identity, text)
+        )
         restored = store.restore_manifest_vectors(lost.get(f"{store.name}-documents", []))
         recovered = recover(store) if store.exists() else ()
         removed = _remove_strays(store) if store.exists() else 0

@@ -27,12 +27,14 @@ from index.fingerprint import IndexFingerprint as IndexFingerprint  # re-exporte
 from index.fingerprint import mismatch
 from index.locking import WriterLock
 from index.models import Chunk, DocumentRecord, Hit
+from index.reuse import EMBED_KEY
 from index.state import read_state, state_token, write_state
 from index.store_errors import damaged_message, store_errors
 from index.store_meta import chunk_from_meta, chunk_meta, record_from_meta
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,60}[a-zA-Z0-9]$")
 _GET_PAGE = 5000  # rows per Chroma get(); keeps memory flat on big indexes
+_KEY_PAGE = 1000  # embed_key values per metadata query in vectors_by_key
 _REFRESH_SECONDS = 1.0  # how often a reader looks for another process's writes
 DEFAULT_COLLECTION = "default"  # the knowledge base's name when none is given; Settings.collection too
 
@@ -250,21 +252,59 @@ class ChromaStore:
             size = int(self._client.get_max_batch_size())
         return size if size > 0 else 1000
 
-    def upsert_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+    def upsert_chunks(
+        self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]], keys: Sequence[str] = ()
+    ) -> None:
+        """Write chunks and their vectors; ``keys``: each one's ``embed_key`` (``index.reuse``), if known."""
         if not chunks:
             return
+        metadatas = [chunk_meta(c) for c in chunks]
+        for meta, key in zip(metadatas, keys, strict=False):
+            meta[EMBED_KEY] = key
         with store_errors(self.location):
             self._chunks.upsert(
                 ids=[c.id for c in chunks],
                 embeddings=[list(e) for e in embeddings],
                 documents=[c.text for c in chunks],
-                metadatas=[chunk_meta(c) for c in chunks],
+                metadatas=metadatas,
             )
 
+    def vectors_by_key(self, keys: Sequence[str]) -> dict[str, list[float]]:
+        """The vector of one chunk per ``embed_key`` among ``keys``; keys no chunk carries are left out.
+
+        One metadata query per 1,000 keys (far below SQLite's variable limit), capped at
+        four rows per key: when a key held by thousands of chunks fills the page, the
+        keys still unanswered are asked again (each round answers at least one more).
+        """
+        owners: dict[str, str] = {}  # key -> the id of one chunk carrying it
+        if not keys or not self.exists():
+            return {}
+        with store_errors(self.location):
+            for i in range(0, len(keys), _KEY_PAGE):
+                wanted = list(dict.fromkeys(keys[i : i + _KEY_PAGE]))
+                while wanted:
+                    limit = 4 * len(wanted)
+                    page = self._chunks.get(where={EMBED_KEY: {"$in": wanted}}, include=["metadatas"], limit=limit)
+                    for cid, meta in zip(page["ids"], page["metadatas"] or [], strict=False):
+                        owners.setdefault(str(meta[EMBED_KEY]), cid)
+                    if len(page["ids"]) < limit:
+                        break
+                    wanted = [k for k in wanted if k not in owners]
+            if not owners:
+                return {}
+            got = self._chunks.get(ids=list(owners.values()), include=["embeddings"])
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
+        by_id = {cid: [float(x) for x in v] for cid, v in zip(got["ids"], vectors, strict=False)}
+        return {key: by_id[cid] for key, cid in owners.items() if cid in by_id}
+
     def restore_chunk_vectors(
-        self, ids: Sequence[str], embed: Callable[[list[str]], Sequence[Sequence[float]]]
+        self, ids: Sequence[str], embed: Callable[[list[str]], Sequence[Sequence[float]]],
+        key: Callable[[str], str] | None = None,
     ) -> int:
-        """Give chunks whose vector is lost a new one, embedded from their stored text; returns how many."""
+        """Give chunks whose vector is lost a new one, embedded from their stored text; returns how many.
+
+        ``key``: the ``embed_key`` of a text for the embedder used now, recorded with the new vector.
+        """
         if not ids or not self.exists():
             return 0
         done = 0
@@ -274,9 +314,13 @@ class ChromaStore:
                 texts = [d or "" for d in page["documents"] or []]
                 if not page["ids"]:
                     continue
+                metadatas = [dict(m or {}) for m in page["metadatas"] or []]
+                if key is not None:
+                    for meta, text in zip(metadatas, texts, strict=True):
+                        meta[EMBED_KEY] = key(text)
                 self._chunks.upsert(
                     ids=page["ids"], embeddings=[list(v) for v in embed(texts)],
-                    documents=texts, metadatas=page["metadatas"],
+                    documents=texts, metadatas=metadatas,
                 )
                 done += len(page["ids"])
         return done

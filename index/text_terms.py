@@ -81,10 +81,20 @@ def stem(word: str) -> str:
 
 
 def index_tokens(texts: Sequence[str]) -> list[list[str]]:
-    """The BM25 tokens of each text: the same for chunks and questions."""
-    return [
-        [stem(w) for w in _INDEX_TOKEN.findall(text.lower()) if w not in RANKING_STOP_WORDS] for text in texts
-    ]
+    """The BM25 tokens of each text: the same for chunks and questions.
+
+    A text met again in ``texts`` (boilerplate, a file of one repeated word) is tokenized once.
+    """
+    known: dict[str, list[str]] = {}
+    out: list[list[str]] = []
+    for text in texts:
+        tokens = known.get(text)
+        if tokens is None:
+            tokens = known[text] = [
+                stem(w) for w in _INDEX_TOKEN.findall(text.lower()) if w not in RANKING_STOP_WORDS
+            ]
+        out.append(list(tokens))
+    return out
 
 
 def words(text: str) -> list[str]:
