@@ -78,7 +78,7 @@ class ExtractiveConfig:
     # (and this share of its terms) that occur nowhere in the index: the documents never mention them
     max_unknown: float = 0.3
     min_unknown_terms: int = 2
-    embed_candidates: int = 16  # units embedded per question, chosen by a cheap pre-score (latency; cached)
+    embed_candidates: int = 10  # units embedded per question, chosen by a cheap pre-score (latency; cached)
     min_words: int = 3
     type_weight: float = 0.15  # the bonus for a unit of the kind the question asks for (``rag.question_types``)
     novelty_weight: float = 0.2  # the most a unit gains for saying more than the question (``novelty``)
