@@ -47,11 +47,12 @@ class Candidate:
     score: float
     kind: str = SENTENCE  # the kind of unit (``rag.answer_units``)
     bonus: float = 0.0  # the part of ``score`` owed to the question's type (``rag.question_types``)
+    novelty: float = 0.0  # the part of ``score`` owed to words the question lacks (``novelty``): ranks, never supports
 
     @property
     def support(self) -> float:
         """The score without the type bonus: how well the unit itself matches the question."""
-        return self.score - self.bonus
+        return self.score - self.bonus - self.novelty
 
     @property
     def sentence_text(self) -> str:
@@ -78,7 +79,7 @@ class ExtractiveConfig:
     # (and this share of its terms) that occur nowhere in the index: the documents never mention them
     max_unknown: float = 0.3
     min_unknown_terms: int = 2
-    embed_candidates: int = 8  # units embedded per question, chosen by a cheap pre-score (latency)
+    embed_candidates: int = 10  # units embedded per question, chosen by a cheap pre-score (latency; cached)
     min_words: int = 3
     type_weight: float = 0.15  # the bonus for a unit of the kind the question asks for (``rag.question_types``)
     # a best unit that fails the two tests above still supports an answer when leaving out one of the question's
@@ -90,6 +91,8 @@ class ExtractiveConfig:
     # ... and one of which half or more the index has never seen is about something else ("Tesla", "GDP")
     paraphrase_max_unknown: float = 0.5
     check_measures: bool = True  # a question asking for a price, length, phone number or version needs one quoted
+    novelty_weight: float = 0.2  # the most a unit gains for saying more than the question (``novelty``)
+    novelty_terms: int = 3  # ... which it gains in full with this many terms the question lacks
 
 
 def candidate_units(hits: Sequence[Hit], min_words: int) -> list[tuple[Hit, Unit]]:
@@ -144,6 +147,20 @@ def embedding_text(hit: Hit, unit: Unit) -> str:
     return f"{unit.context}: {body}" if unit.context else body
 
 
+def novelty(question_terms: Sequence[str], unit_terms: Sequence[str], saturation: int) -> float:
+    """0..1: how much a unit says beyond the question, by its distinct terms the question lacks (pure).
+
+    An answer holds something the question does not: "What suggests that the viruses have
+    low genetic diversity?" is not answered by "This suggests that the viruses may have low
+    genetic diversity.", which shares every word with it, but by the sentence that names
+    the evidence. Counted up to ``saturation`` terms, so long units gain no more than full ones.
+    """
+    if saturation < 1:
+        return 0.0
+    new = set(unit_terms) - set(question_terms)
+    return min(len(new), saturation) / saturation
+
+
 def score_candidates(
     question: str,
     units: Sequence[tuple[Hit, Unit]],
@@ -172,13 +189,15 @@ def score_candidates(
         lex = framed if unit.kind == TITLE else own + 0.5 * (framed - own)
         body = hit.chunk.text[unit.span[0] : unit.span[1]]
         bonus = config.type_weight * type_bonus(qtype, unit.kind, body)
+        new = config.novelty_weight * novelty(q_terms, ot, config.novelty_terms)
         score = (
             config.dense_weight * d
             + config.lexical_weight * lex
             + config.chunk_weight * max(hit.score, 0.0) / top_chunk
             + bonus
+            + new
         )
-        scored.append(Candidate(hit, unit.span, float(d), lex, score, unit.kind, bonus))
+        scored.append(Candidate(hit, unit.span, float(d), lex, score, unit.kind, bonus, new))
     scored.sort(key=lambda c: c.score, reverse=True)
     return scored
 
@@ -208,7 +227,7 @@ def complement(
     beside = _neighbour_spans(best)
     for cand in candidates:
         same_chunk = cand.hit.chunk.id == best.hit.chunk.id
-        if cand is best or cand.score < config.min_score or not same_chunk or cand.span not in beside:
+        if cand is best or cand.score - cand.novelty < config.min_score or not same_chunk or cand.span not in beside:
             continue
         if missing & set(terms(cand.sentence_text)):
             return cand
@@ -233,10 +252,13 @@ def choose(
     if not candidates:
         return []
     best = candidates[0]
+    # whether to answer at all is judged on the unit that matches best without the novelty term,
+    # which only orders the units (a unit saying much beside the question is no better evidence)
+    gate = max(candidates, key=lambda c: c.score - c.novelty)
     names_the_unknown = unknown.unknown >= config.min_unknown_terms and unknown.share >= config.max_unknown
-    close_in_meaning = best.dense >= config.strong_dense and not names_the_unknown
-    supported = best.lexical >= config.min_lexical or close_in_meaning
-    if best.score < config.min_score or not supported:
+    close_in_meaning = gate.dense >= config.strong_dense and not names_the_unknown
+    supported = gate.lexical >= config.min_lexical or close_in_meaning
+    if gate.score - gate.novelty < config.min_score or not supported:
         return []
     chosen = [best]
     for cand in candidates[1:]:
@@ -244,7 +266,7 @@ def choose(
             break
         # close to the best both with and without the type bonus, which lifts every unit of the right kind alike
         close = cand.score >= config.second_ratio * best.score and cand.support >= config.second_ratio * best.support
-        if not close or cand.score < config.min_score:
+        if not close or cand.score - cand.novelty < config.min_score:
             continue
         if any(_overlaps(cand, c) for c in chosen):
             continue  # a list and its own item, a section and its line: quote one of them
@@ -275,8 +297,9 @@ def decide(
     chosen = choose(candidates, config, question_terms, unknown, neighbours)
     enough_terms = len(set(question_terms)) >= config.paraphrase_min_terms
     worth_trying = enough_terms and unknown.share < config.paraphrase_max_unknown
-    best_scores = bool(candidates) and candidates[0].score >= config.min_score
-    if not chosen and best_scores and worth_trying and drop(candidates[0]) >= config.paraphrase_drop:
+    gate = max(candidates, key=lambda c: c.score - c.novelty) if candidates else None  # as ``choose`` judges
+    best_scores = gate is not None and gate.score - gate.novelty >= config.min_score
+    if not chosen and gate is not None and best_scores and worth_trying and drop(gate) >= config.paraphrase_drop:
         chosen = choose(candidates, replace(config, min_lexical=0.0), question_terms, unknown, neighbours)
     if chosen and config.check_measures and missing_measure(question, [c.sentence_text for c in chosen]):
         return []

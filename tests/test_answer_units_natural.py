@@ -24,6 +24,8 @@ QUOTES = {
     "How do I keep it running so new files get picked up automatically?": "--watch",
     "How big is a half plot?": "125 square metres",
     "Which version of the remote work policy is this?": "version 3.2",
+    # the answer is not among the eight units the lexical pre-score ranks first: ten are embedded
+    "How can I check all my archives for corruption?": "ferrule verify --all",
 }
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from index.models import Chunk, Hit
 from index.sentences import split_sentences
 from index.text_terms import terms
+from rag.answer_units import SENTENCE, Unit
 from rag.config import Settings
-from rag.extractive import Candidate, ExtractiveConfig, choose
+from rag.extractive import Candidate, ExtractiveConfig, choose, novelty, score_candidates
 from rag.term_overlap import Coverage, coverage
 
 DEFAULT = Settings().extractive_config()
@@ -64,3 +65,42 @@ def test_coverage_counts_content_terms_only() -> None:
     assert coverage(question, vocabulary).share == 2 / 6
     assert coverage(["what", "is"], vocabulary).share == 0.0
     assert coverage([], vocabulary) == Coverage(0, 0)
+
+
+# -- novelty: a unit that only restates the question ranks below one that says more ------------
+
+def test_novelty_counts_the_distinct_terms_the_question_lacks_up_to_a_limit() -> None:
+    question = terms("When does the workshop open on Saturdays?")
+    assert novelty(question, terms("The workshop opens on Saturdays."), 3) == 0.0
+    assert novelty(question, terms("The workshop opens earlier on Saturdays."), 3) == 1 / 3
+    assert novelty(question, terms("It opens at 08:30 on Saturdays from March, as a trial."), 3) == 1.0
+    assert novelty(question, terms("anything at all"), 0) == 0.0
+
+
+def test_the_unit_that_says_more_than_the_question_is_quoted_first() -> None:
+    text = "The workshop opens earlier on Saturdays. The workshop opens at 08:30 on Saturdays from March."
+    chunk = Chunk("c1", text, "/d/a.txt", "a.txt", "a", None, 5, 5 + len(text), 20, 1, "h")
+    hit = Hit(chunk, 1.0, 1)
+    units = [(hit, Unit(SENTENCE, span)) for span in split_sentences(text)]
+    vector = [1.0, 0.0]
+    one = ExtractiveConfig(max_sentences=1)
+    # the same closeness in meaning and the same shared words: only what the unit adds tells them apart
+    scored = score_candidates("When does the workshop open on Saturdays?", units, vector, [vector, vector], one)
+    assert "08:30" in scored[0].sentence_text
+    assert scored[0].novelty > scored[1].novelty
+    assert "08:30" in choose(scored, one)[0].sentence_text
+
+
+def test_whether_to_answer_is_judged_without_the_novelty_term() -> None:
+    chunk = Chunk("c1", TEXT, "/d/a.txt", "a.txt", "a", None, 0, len(TEXT), 40, 0, "h")
+    hit = Hit(chunk, 1.0, 1)
+    spans = split_sentences(TEXT)
+    # support 0.25 is below min_score (0.30); novelty lifts the score above it, yet the answerer abstains
+    lifted = Candidate(hit, spans[0], 0.6, 0.6, 0.45, novelty=0.2)
+    assert choose([lifted], DEFAULT) == []
+    # the unit that says more is quoted first; the one that matches best decides that there is an answer
+    says_more = Candidate(hit, spans[1], 0.3, 0.1, 0.60, novelty=0.2)  # too weak on its own words
+    matches = Candidate(hit, spans[0], 0.6, 0.6, 0.55)
+    chosen = choose([says_more, matches], DEFAULT)
+    assert chosen and chosen[0] is says_more
+    assert choose([says_more], DEFAULT) == []
