@@ -444,11 +444,12 @@ class ChromaStore:
     def documents_of(self, sources: Sequence[str]) -> dict[str, DocumentRecord]:
         """The manifest records of these documents (those not in the manifest are left out)."""
         out: dict[str, DocumentRecord] = {}
-        if not sources or not self.exists():
+        ids = list(dict.fromkeys(sources))  # Chroma refuses an id asked for twice
+        if not ids or not self.exists():
             return out
         with store_errors(self.location):
-            for start in range(0, len(sources), _GET_PAGE):
-                page = self._docs.get(ids=list(sources[start : start + _GET_PAGE]), include=["metadatas"])
+            for start in range(0, len(ids), _GET_PAGE):
+                page = self._docs.get(ids=ids[start : start + _GET_PAGE], include=["metadatas"])
                 for doc_id, meta in zip(page["ids"], page["metadatas"] or [], strict=False):
                     out[doc_id] = record_from_meta(doc_id, meta)
         return out

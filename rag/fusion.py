@@ -27,6 +27,9 @@ class FusionConfig:
     candidates: int = 50  # taken from each retriever before fusing
     proximity_weight: float = 0.8  # weight of the best single-sentence match when re-ranking
     rerank_depth: int = 40  # fused results re-ranked by sentence proximity
+    # ... and each half's best few whatever their fused rank: fifty dense hits of equal score (a
+    # file of repeated boilerplate) must not push the one lexical match out of the window
+    keep_each: int = 5
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,17 @@ def fuse(
     order = {cid: i for i, cid in enumerate(ids)}
     ranked = sorted(ids, key=lambda cid: (-score[cid], order[cid]))
     return [Fused(cid, score[cid], d_raw.get(cid), l_raw.get(cid)) for cid in ranked]
+
+
+def rerank_window(
+    fused: Sequence[Fused], dense: Sequence[str], lexical: Sequence[str], config: FusionConfig
+) -> list[Fused]:
+    """The first ``rerank_depth`` fused results, then any of each list's best ``keep_each`` below them (pure)."""
+    window = list(fused[: config.rerank_depth])
+    inside = {f.chunk_id for f in window}
+    wanted = set(dense[: config.keep_each]) | set(lexical[: config.keep_each])
+    window.extend(f for f in fused[config.rerank_depth :] if f.chunk_id in wanted and f.chunk_id not in inside)
+    return window
 
 
 def proximity(question: Sequence[str], sentences: Sequence[Sequence[str]], idf: dict[str, float]) -> float:

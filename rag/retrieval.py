@@ -11,7 +11,7 @@ from index.lexical import LexicalIndex
 from index.models import DocumentRecord, Hit
 from index.store import ChromaStore
 from index.text_terms import index_tokens
-from rag.fusion import FusionConfig, fuse, proximity, rerank_by_proximity
+from rag.fusion import FusionConfig, fuse, proximity, rerank_by_proximity, rerank_window
 
 RetrievalMode = Literal["dense", "bm25", "hybrid"]
 """How passages are found: embedding similarity, BM25, or both fused. The one list of the names."""
@@ -80,7 +80,9 @@ class Retriever:
         dense_hits = self._store.query(vector, n, sources)
         lexical = self._lexical.search(question, n, sources)
         fused = fuse([(h.chunk.id, h.score) for h in dense_hits], lexical, self.fusion)
-        fused = fused[: max(top_k, self.fusion.rerank_depth)]
+        fused = fused[:top_k] if top_k > self.fusion.rerank_depth else rerank_window(
+            fused, [h.chunk.id for h in dense_hits], [cid for cid, _ in lexical], self.fusion
+        )
         chunks = {h.chunk.id: h.chunk for h in dense_hits}
         missing = [f.chunk_id for f in fused if f.chunk_id not in chunks]
         chunks.update({c.id: c for c in self._store.get_chunks(missing)})

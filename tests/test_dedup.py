@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from evals.perf.recording_embedder import RecordingEmbedder
 from index.embedding import SentenceTransformerEmbedder
 from index.ingest import consistency_problems
 from index.models import chunk_id
@@ -32,34 +33,7 @@ BODIES = [
 ]
 
 
-class CountingEmbedder:
-    """The real embedder, keeping every document text handed to it (``backend`` passed on)."""
-
-    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
-        self.inner = inner
-        self.texts: list[str] = []
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    @property
-    def backend(self) -> str:
-        return self.inner.backend
-
-    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        self.texts.extend(texts)
-        return self.inner.embed_documents(texts)
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.inner.embed_query(text)
-
-    def forget_queries(self) -> None:
-        self.inner.forget_queries()
+CountingEmbedder = RecordingEmbedder  # the real embedder, keeping every document text handed to it
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from index.lexical import LexicalIndex
 from index.text_terms import index_tokens
 from rag import Assistant, ConfigError, Settings
-from rag.fusion import FusionConfig, fuse
+from rag.fusion import FusionConfig, fuse, rerank_window
 from tests.conftest import ARTICLE
 
 
@@ -37,6 +37,18 @@ def test_weights_at_the_ends_reproduce_one_retriever() -> None:
     lexical = [("c", 5.0), ("b", 4.0), ("a", 1.0)]
     assert [f.chunk_id for f in fuse(dense, lexical, FusionConfig(lexical_weight=0.0))] == ["a", "b", "c"]
     assert [f.chunk_id for f in fuse(dense, lexical, FusionConfig(lexical_weight=1.0))] == ["c", "b", "a"]
+
+
+def test_the_lexical_best_reaches_the_rerank_window_behind_many_equal_dense_hits() -> None:
+    # fifty dense hits of one score (a file of repeated boilerplate) all normalise to 1.0 and
+    # outrank the one chunk that holds the question's words, found by BM25 alone
+    dense = [(f"d{i}", 0.08) for i in range(50)]
+    config = FusionConfig(lexical_weight=0.4, rerank_depth=40, keep_each=5)
+    fused = fuse(dense, [("note", 25.9)], config)
+    assert [f.chunk_id for f in fused].index("note") == 50
+    window = rerank_window(fused, [cid for cid, _ in dense], ["note"], config)
+    assert [f.chunk_id for f in window] == [f"d{i}" for i in range(40)] + ["note"]
+    assert rerank_window(fused[:3], ["d0"], ["d1"], config) == fused[:3]  # nothing twice, nothing lost
 
 
 def test_unknown_fusion_method_is_an_error() -> None:

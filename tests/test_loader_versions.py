@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from evals.perf.recording_embedder import RecordingEmbedder
 from index import loader_versions
 from index.check import describe
 from index.embedding import SentenceTransformerEmbedder
@@ -176,28 +177,15 @@ def test_an_index_from_before_loader_versions_rereads_html_docx_and_pdf(
     assert first.text.startswith("# Harbour Sailing Club Annual Report")
 
 
-class DiesOnFirstBatch:
+class DiesOnFirstBatch(RecordingEmbedder):
     """The real embedder, except that the first batch of chunks "kills" the run (like SIGKILL mid-write)."""
 
-    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
-        self.inner = inner
-
     @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
+    def backend(self) -> str:
+        return ""  # named by its class: no stored vector is reused, so the first batch reaches it
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         raise KeyboardInterrupt("killed while the re-read documents are pending")
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.inner.embed_query(text)
-
-    def forget_queries(self) -> None:
-        self.inner.forget_queries()
 
 
 @slow

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.perf.llama_baseline import from_documents, load_embedder, model_folder, open_collection
+from evals.perf.recording_embedder import RecordingEmbedder
 from evals.perf.table import Metric, render, summarize
 from index.embedding import Embedder, quiet_transformers
 from index.loaders import is_supported
@@ -144,32 +145,6 @@ def write_corpus(paragraphs: Sequence[str], folder: Path, shared: Path | None = 
 
 
 # -- our pipeline ------------------------------------------------------------------------
-
-
-class RecordingEmbedder:
-    """Delegates to an embedder and keeps the document texts it was asked to embed."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.texts: list[str] = []
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        self.texts.extend(texts)
-        return self.inner.embed_documents(texts)
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.inner.embed_query(text)
-
-    def forget_queries(self) -> None:
-        self.inner.forget_queries()
 
 
 def settings_for(index_dir: Path, models: Models) -> Settings:
