@@ -31,6 +31,7 @@ CODE = "code"  # a line of a code block (a command to type)
 _MD_HEADING = re.compile(r"#{1,6}\s+\S")
 _BULLET = re.compile(r"(?:[-*+•]|\d{1,3}[.)])\s+\S")
 _TABLE_SEPARATOR = re.compile(r"\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?")
+_NUMBERED_HEADING = re.compile(r"\d{1,2}\.\s+[A-Z]\w*(?:\s+\w+){0,3}$")  # "1. Purpose"
 _FIELD = re.compile(r"[A-Z][\w ()/-]{1,40}:\s+\S")
 _FENCE = "```"
 _MAX_FIELD_LINE = 80  # a title page's lines are short
@@ -87,6 +88,16 @@ def is_table_row(line: str) -> bool:
 
 def is_list_item(line: str) -> bool:
     return _BULLET.match(line) is not None
+
+
+def _listed_or_numbered_heading(lines: list[_Line], i: int) -> bool:
+    """A list item beside another one, or a numbered heading: a lone "0. Auflage, 2016 ..." under a
+    title is a title-page line."""
+    if not is_list_item(lines[i].text):
+        return False
+    if _NUMBERED_HEADING.match(lines[i].text):
+        return True
+    return any(0 < j < len(lines) and is_list_item(lines[j].text) for j in (i - 1, i + 1))
 
 
 def _plain_heading(lines: list[_Line], i: int) -> bool:
@@ -187,7 +198,8 @@ def find_units(text: str, *, document_start: bool = False) -> list[Unit]:
             title = heading_text(t)
             continue  # a document's title is too broad to frame its sentences
         if title_block:
-            if len(t) <= _MAX_FIELD_LINE and t[-1] not in ".!?" and not is_list_item(t) and not _MD_HEADING.match(t):
+            short = len(t) <= _MAX_FIELD_LINE and t[-1] not in ".!?"
+            if short and not _listed_or_numbered_heading(lines, i) and not _MD_HEADING.match(t):
                 units.append(Unit(FIELD, (line.start, line.end), title))
                 title_page.append(t)
                 continue
@@ -205,7 +217,7 @@ def find_units(text: str, *, document_start: bool = False) -> list[Unit]:
             units.append(Unit(ROW, (line.start, line.end), f"{heading} {header_row}".strip()))
             continue
         header_row = ""
-        if is_list_item(t) and not re.match(r"\d{1,2}\.\s+[A-Z]\w*(?:\s+\w+){0,3}$", t):
+        if is_list_item(t) and not _NUMBERED_HEADING.match(t):
             close_paragraph()
             units.append(Unit(ITEM, (line.start, line.end), heading))
             run.append(line)

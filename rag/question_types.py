@@ -18,7 +18,10 @@ from rag.answer_types import can_answer, expected_type
 from rag.answer_units import CODE, DEFINITION, FIELD, ITEM, LIST, ROW, SECTION, SENTENCE, TITLE
 
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -](?:[A-Z]\.|[A-Z][a-z]+))+")
-_AUTHOR_WORDS = re.compile(r"\b(?:author|authors|by|written|wrote|edited|editor|prepared|compiled|minutes)\b", re.I)
+_AUTHOR_WORDS = re.compile(r"\b(?:author|authors|by|written|wrote|edited|editor|prepared|compiled|minutes"
+                           r"|autor|autorin|verfasst|geschrieben|herausgegeben|auteur|écrit)\b", re.I)
+# a title-page line naming a person ("0. Auflage, 31. Dezember 2016 Martin Thoma"): its author, by convention
+_PERSON = re.compile(r"\b[A-ZÄÖÜ][a-zäöüßéè]+(?:\s+[A-Z]\.)?\s+[A-ZÄÖÜ][a-zäöüßéè]+\s*$")
 _INSTRUCTION = re.compile(r"`[^`]+`|(?:^|\s)--?[a-z][\w-]+|^(?:[-*+]\s+)?[A-Z][a-z]+\s+(?:your|the|a|an|it)\b")
 _PLACE = re.compile(
     r"[~/\\][\w./-]+|@|\b(?:at|in|on|from)\s+(?:the\s+)?[A-Z~/`]|\b(?:room|street|lane|road|folder)\b", re.I
@@ -96,7 +99,8 @@ def fits(qtype: QuestionType, kind: str, text: str) -> bool:
     """Whether a unit may answer at all: it holds what the type requires (a date, a number)."""
     if kind == TITLE:
         return qtype.name == "title"
-    if qtype.evidence_required and qtype.evidence is not None and not qtype.evidence.search(text):
+    named = qtype.name == "author" and kind == FIELD and _PERSON.search(text) is not None
+    if qtype.evidence_required and qtype.evidence is not None and not qtype.evidence.search(text) and not named:
         return False
     return can_answer(text, qtype.requires)
 

@@ -67,6 +67,15 @@ def test_title_page_gives_the_title_and_one_field_per_line() -> None:
     assert (SENTENCE, "They replace the rules of 2019.", "1. Purpose") in units
 
 
+def test_a_lone_numbered_line_under_the_title_is_a_title_page_line_and_a_list_is_not() -> None:
+    # a PDF title page as the loader gives it: the edition line starts with "0." like a list item
+    page = "### Lecture Notes on Knots\n0. Edition, 31 December 2016 Mara Quell\n\n# Preface\nThe notes grew."
+    assert (FIELD, "0. Edition, 31 December 2016 Mara Quell", "Lecture Notes on Knots") in _units(page)
+    listed = "Packing List\n1. Two coils of rope, dry\n2. A lantern, filled\n\nBring both to the quay."
+    items = {"1. Two coils of rope, dry", "2. A lantern, filled"}
+    assert [kind for kind, text, _ in _units(listed) if text in items] == [ITEM, ITEM]
+
+
 def test_no_title_unless_the_text_starts_its_document() -> None:
     kinds = [kind for kind, _, _ in _units(TITLE_PAGE, start=False)]
     assert TITLE not in kinds

@@ -59,6 +59,11 @@ def test_an_author_question_needs_an_author_line() -> None:
     assert fits(author, FIELD, "Author: Dr. Ana Petrov, Harbour Master")
     assert fits(author, SENTENCE, "It was started in 2023 by Orla Benning.")
     assert not fits(author, SENTENCE, "The rules keep people safe on the quays.")
+    # a title-page line ending in a person's name, and the German for "written by"
+    assert fits(author, FIELD, "0. Edition, 31 December 2016 Mara Quell")
+    assert not fits(author, FIELD, "0. Edition, 31 December 2016")
+    assert not fits(author, SENTENCE, "The course ran in 2016 with Mara Quell")
+    assert fits(author, SENTENCE, "Dieses Skript wurde 2014 von Mara Quell geschrieben.")
 
 
 def test_the_bonus_prefers_the_right_kind_and_evidence() -> None:
