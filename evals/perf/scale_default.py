@@ -10,8 +10,10 @@
    proximity re-ranking, chunk fetch), the question vector from the stand-in embedder;
    BM25 alone as ``lexical_p50_ms`` / ``lexical_p95_ms``;
 4. add, replace and delete one document of 20 passages: the store write with the ingest's
-   batch writer (``*_store_s``), then the lexical ``sync`` that follows it (``add_one_s``,
-   ``replace_one_s``, ``delete_one_s``: the lexical work), medians of ``repeat``.
+   batch writer (``*_store_s``), then the lexical update that follows it in the product
+   (``LexicalIndex.update`` of that document, as ``Assistant.ingest`` does for an index in
+   step; ``add_one_s``, ``replace_one_s``, ``delete_one_s``: the lexical work), medians of
+   ``repeat``.
 
 ``rag_ask`` times a whole ``rag ask --index DIR`` process (the real model embeds the
 question; the extractive answerer answers) and reads its peak RSS from ``wait4``.
@@ -89,15 +91,15 @@ def serve(folder: Path, n_queries: int, repeat: int) -> dict[str, Any]:
     for i, doc in enumerate(extra):
         source = doc.record.source
         store_s["add"].append(_timed(write_documents, store, iter([doc]), batch=256))
-        lexical_s["add"].append(_timed(lexical.sync, store, force=True))
+        lexical_s["add"].append(_timed(lexical.update, store, [source]))
         changed = list(passages(PER_DOCUMENT, per_document=PER_DOCUMENT, seed=200 + i, prefix="changed"))
         newer = make_document(doc.record.title, changed, version="v2")
         previous = {source: store.documents()[source]}
         store_s["replace"].append(_timed(write_documents, store, iter([newer]), batch=256, previous=previous))
-        lexical_s["replace"].append(_timed(lexical.sync, store, force=True))
+        lexical_s["replace"].append(_timed(lexical.update, store, [source]))
     for doc in extra:
         store_s["delete"].append(_timed(remove_documents, store, [doc.record.source]))
-        lexical_s["delete"].append(_timed(lexical.sync, store, force=True))
+        lexical_s["delete"].append(_timed(lexical.update, store, [doc.record.source]))
     row: dict[str, Any] = {
         "count": count, "store_open_s": store_open_s, "open_s": open_s, "dense_open_s": dense_open_s,
         "search_p50_ms": percentile(hybrid, 50), "search_p95_ms": percentile(hybrid, 95),
