@@ -85,6 +85,21 @@ def wait_for_file_bar(watcher: ProgressWatcher, timeout: float) -> None:
     pytest.fail(f"no progress bar for the big file in {timeout}s: {watcher.text()[-2000:]}")
 
 
+def kill_in_the_big_file(corpus: Path, index_dir: Path) -> None:
+    """Run `rag ingest` in a child process and SIGKILL it once the big file's own bar moves."""
+    proc, watcher = start(corpus, index_dir)
+    try:
+        wait_for_file_bar(watcher, timeout=600)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    watcher.finish()
+    assert proc.returncode == -signal.SIGKILL
+
+
 def test_killed_in_the_middle_of_a_big_file_then_rerun_converges(
     tmp_path: Path, make_assistant: Callable[..., Assistant]
 ) -> None:
@@ -103,17 +118,7 @@ def test_killed_in_the_middle_of_a_big_file_then_rerun_converges(
     assert big_chunks > 2 * 256  # several batches
 
     killed_dir = tmp_path / "killed"
-    proc, watcher = start(corpus, killed_dir)
-    try:
-        wait_for_file_bar(watcher, timeout=600)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    watcher.finish()
-    assert proc.returncode == -signal.SIGKILL
+    kill_in_the_big_file(corpus, killed_dir)
     half = snapshot(killed_dir)
     big = str(corpus / "big.txt")
     assert half.states.get("pending") == 1, half.states  # the big file, half written

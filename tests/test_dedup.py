@@ -193,10 +193,9 @@ def test_an_index_written_before_embed_keys_keeps_working_and_gets_keys_for_new_
 def test_killed_in_the_middle_of_a_repetitive_file_then_rerun_gives_the_clean_index(
     tmp_path: Path, open_index: Callable[..., Assistant]
 ) -> None:
-    import signal
 
     from tests.test_big_ingest import SMALL as TINY
-    from tests.test_big_ingest import start, wait_for_file_bar
+    from tests.test_big_ingest import kill_in_the_big_file
     from tests.test_interrupted_ingest import snapshot
 
     corpus = tmp_path / "corpus"
@@ -210,17 +209,7 @@ def test_killed_in_the_middle_of_a_repetitive_file_then_rerun_gives_the_clean_in
     clean = snapshot(clean_dir)
 
     killed_dir = tmp_path / "killed"
-    proc, watcher = start(corpus, killed_dir)  # `rag ingest` (ONNX embedder) in a child process
-    try:
-        wait_for_file_bar(watcher, timeout=600)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    watcher.finish()
-    assert proc.returncode == -signal.SIGKILL
+    kill_in_the_big_file(corpus, killed_dir)  # `rag ingest` (ONNX embedder) in a child process
     half = snapshot(killed_dir)
     assert half.states.get("pending") == 1 and 0 < half.chunk_count < clean.chunk_count
 
