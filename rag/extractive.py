@@ -252,9 +252,7 @@ def choose(
     if not candidates:
         return []
     best = candidates[0]
-    # whether to answer at all is judged on the unit that matches best without the novelty term,
-    # which only orders the units (a unit saying much beside the question is no better evidence)
-    gate = max(candidates, key=lambda c: c.score - c.novelty)
+    gate = gate_unit(candidates)
     names_the_unknown = unknown.unknown >= config.min_unknown_terms and unknown.share >= config.max_unknown
     close_in_meaning = gate.dense >= config.strong_dense and not names_the_unknown
     supported = gate.lexical >= config.min_lexical or close_in_meaning
@@ -278,6 +276,12 @@ def choose(
     return chosen
 
 
+def gate_unit(candidates: Sequence[Candidate]) -> Candidate:
+    """The unit whether to answer at all is judged on: the best without the novelty term, which
+    only orders the units (a unit saying much beside the question is no better evidence)."""
+    return max(candidates, key=lambda c: c.score - c.novelty)
+
+
 def decide(
     candidates: Sequence[Candidate],
     config: ExtractiveConfig,
@@ -297,7 +301,7 @@ def decide(
     chosen = choose(candidates, config, question_terms, unknown, neighbours)
     enough_terms = len(set(question_terms)) >= config.paraphrase_min_terms
     worth_trying = enough_terms and unknown.share < config.paraphrase_max_unknown
-    gate = max(candidates, key=lambda c: c.score - c.novelty) if candidates else None  # as ``choose`` judges
+    gate = gate_unit(candidates) if candidates else None
     best_scores = gate is not None and gate.score - gate.novelty >= config.min_score
     if not chosen and gate is not None and best_scores and worth_trying and drop(gate) >= config.paraphrase_drop:
         chosen = choose(candidates, replace(config, min_lexical=0.0), question_terms, unknown, neighbours)
