@@ -292,10 +292,17 @@ class ChromaStore:
                     wanted = [k for k in wanted if k not in owners]
             if not owners:
                 return {}
-            got = self._chunks.get(ids=list(owners.values()), include=["embeddings"])
-        vectors = got["embeddings"] if got["embeddings"] is not None else []
-        by_id = {cid: [float(x) for x in v] for cid, v in zip(got["ids"], vectors, strict=False)}
+        by_id = self.vectors_of(list(owners.values()))
         return {key: by_id[cid] for key, cid in owners.items() if cid in by_id}
+
+    def vectors_of(self, ids: Sequence[str]) -> dict[str, list[float]]:
+        """The stored vector of each chunk among ``ids`` (ids not in the index are left out)."""
+        if not ids or not self.exists():
+            return {}
+        with store_errors(self.location):
+            got = self._chunks.get(ids=list(dict.fromkeys(ids)), include=["embeddings"])
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
+        return {cid: [float(x) for x in v] for cid, v in zip(got["ids"], vectors, strict=False)}
 
     def restore_chunk_vectors(
         self, ids: Sequence[str], embed: Callable[[list[str]], Sequence[Sequence[float]]],

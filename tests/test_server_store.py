@@ -71,7 +71,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
 def server_assistant(
     url: str, embedder: SentenceTransformerEmbedder, tmp_path: Path, collection: str
 ) -> Assistant:
-    settings = Settings(chroma_url=url, index_dir=str(tmp_path / "unused-index"), collection=collection)
+    settings = Settings(chroma_url=url, index_dir=str(tmp_path / "unused-index"), collection=collection,
+                        cache_dir=str(tmp_path / "cache"))
     return Assistant.from_parts(store=ChromaStore.http(url, collection), embedder=embedder, settings=settings)
 
 
