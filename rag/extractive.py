@@ -31,6 +31,7 @@ from rag.citations import check_extractive
 from rag.models import Answer, Citation
 from rag.question_types import QuestionType, fits, question_type, type_bonus
 from rag.term_overlap import Coverage, coverage, weighted_overlap
+from rag.unit_spans import without_pieces
 
 _CACHE_SIZE = 20_000
 _ALL_KNOWN = Coverage()
@@ -96,7 +97,11 @@ class ExtractiveConfig:
 
 
 def candidate_units(hits: Sequence[Hit], min_words: int) -> list[tuple[Hit, Unit]]:
-    """Every unit of the retrieved chunks long enough to be an answer, best chunk first."""
+    """Every unit of the retrieved chunks long enough to be an answer, best chunk first.
+
+    A piece of a sentence that a chunk boundary cut, whose whole sentence another retrieved
+    chunk holds, is left out (``rag.unit_spans.without_pieces``).
+    """
     out: list[tuple[Hit, Unit]] = []
     seen: set[tuple[str, int, int]] = set()
     for hit in hits:
@@ -112,7 +117,7 @@ def candidate_units(hits: Sequence[Hit], min_words: int) -> list[tuple[Hit, Unit
                 continue
             seen.add(key)
             out.append((hit, unit))
-    return out
+    return without_pieces(out)
 
 
 def _unit_terms(hit: Hit, unit: Unit) -> list[str]:
