@@ -30,7 +30,7 @@ from rag.answering import NOT_FOUND, PreparedQuestion, words_a_few_at_a_time
 from rag.citations import check_extractive
 from rag.models import Answer, Citation
 from rag.question_focus import asked, focus_of, holds, without_form
-from rag.question_types import QuestionType, fits, question_type, type_bonus
+from rag.question_types import QuestionType, fits, is_instruction, question_type, type_bonus
 from rag.term_overlap import Coverage, coverage, weighted_overlap
 
 _CACHE_SIZE = 20_000
@@ -136,6 +136,7 @@ def preselect(
             + 0.3 * type_bonus(qtype, u.kind, h.chunk.text[u.span[0] : u.span[1]])
             + 0.3 * fits(qtype, u.kind, h.chunk.text[u.span[0] : u.span[1]])
             + 0.3 * (focus is not None and holds(focus, h.chunk.text[u.span[0] : u.span[1]]))
+            + 0.3 * (missing_measure(question, [h.chunk.text[u.span[0] : u.span[1]]]) is None)
             + 0.5 / hit.rank,
             i,
         )
@@ -310,9 +311,27 @@ def decide(
     best_scores = gate is not None and gate.score - gate.novelty >= config.min_score
     if not chosen and gate is not None and best_scores and worth_trying and drop(gate) >= config.paraphrase_drop:
         chosen = choose(candidates, replace(config, min_lexical=0.0), question_terms, unknown, neighbours)
+    if len(chosen) == 1 and config.max_sentences > 1 and question_type(question).name == "howto":
+        extra = instruction_after(chosen[0], [*candidates, *neighbours])
+        chosen = [chosen[0], extra] if extra is not None else chosen
     if chosen and config.check_measures and missing_measure(question, [c.sentence_text for c in chosen]):
         return []
     return chosen
+
+
+def instruction_after(best: Candidate, candidates: Sequence[Candidate]) -> Candidate | None:
+    """The sentence right after ``best`` that says what to do, when ``best`` itself does not (pure).
+
+    "The index is locked. How do I fix it?" matches the line naming the problem best, but the
+    fix is the sentence after it ("Stop it, or ... delete the stale `ferrule.pid` file").
+    """
+    if is_instruction(best.sentence_text):
+        return None
+    after = {span for span in _neighbour_spans(best) if span[0] >= best.span[1]}
+    for cand in candidates:
+        if cand.hit.chunk.id == best.hit.chunk.id and cand.span in after and is_instruction(cand.sentence_text):
+            return cand
+    return None
 
 
 def _overlaps(a: Candidate, b: Candidate) -> bool:
