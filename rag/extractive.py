@@ -25,12 +25,13 @@ from index.sentences import split_sentences
 from index.store import ChromaStore
 from index.text_terms import idf_weights, index_tokens, terms
 from rag.abstention import missing_measure, missing_words, paraphrase_drop, without_each
-from rag.answer_units import SENTENCE, TITLE, Unit, find_units
+from rag.answer_units import ROW, SENTENCE, TITLE, Unit, find_units
 from rag.answering import NOT_FOUND, PreparedQuestion, words_a_few_at_a_time
 from rag.citations import check_extractive
 from rag.models import Answer, Citation
 from rag.question_focus import asked, focus_of, holds, without_form
 from rag.question_types import QuestionType, fits, is_instruction, question_type, type_bonus
+from rag.superlative import asks_extreme_price, extreme, priced_table, without_extreme
 from rag.term_overlap import Coverage, coverage, weighted_overlap
 
 _CACHE_SIZE = 20_000
@@ -314,6 +315,12 @@ def decide(
     if len(chosen) == 1 and config.max_sentences > 1 and question_type(question).name == "howto":
         extra = instruction_after(chosen[0], [*candidates, *neighbours])
         chosen = [chosen[0], extra] if extra is not None else chosen
+    direction = asks_extreme_price(question)
+    if chosen and direction is not None and chosen[0].kind == ROW:  # "the cheapest item": that row of the table
+        table = [c for c in [*candidates, *neighbours]
+                 if c.kind == ROW and c.hit.chunk.id == chosen[0].hit.chunk.id and c.context == chosen[0].context]
+        pick = extreme(direction, [(c.sentence_text, c.context) for c in table])
+        chosen = [table[pick]] if pick is not None else chosen
     if chosen and config.check_measures and missing_measure(question, [c.sentence_text for c in chosen]):
         return []
     return chosen
@@ -463,6 +470,9 @@ class ExtractiveAnswerer:
         focus = focus_of(question)
         if focus is not None and candidates and holds(focus, candidates[0].sentence_text):
             unknown = self.unknown_terms(question, focus_held=True)  # "organisation", answered by "... Institute"
+        rows = [(c.sentence_text, c.context) for c in candidates if c.kind == ROW]
+        if asks_extreme_price(question) and priced_table(rows):  # "cheapest": answered by a price column
+            unknown = self.unknown_terms(without_extreme(question))
         chosen = decide(
             candidates, self.config, question, unknown, scored,
             drop=lambda best: self.paraphrase_drop(question, best, question_vector),

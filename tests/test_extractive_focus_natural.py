@@ -22,6 +22,7 @@ FOCUSED = {
     "What is the reference number of the home working policy?": "HR-POL-017",
     "How big a shed can I build?": "6 by 4 feet",  # "big" names the measure, not something missing
     "I get an error that the index is locked. How do I fix it?": "ferrule.pid",  # the fix after the problem
+    "What is the cheapest item on the catering menu?": "Vegan lunch box",  # the row with the lowest price
 }
 
 
