@@ -25,13 +25,14 @@ from index.sentences import split_sentences
 from index.store import ChromaStore
 from index.text_terms import idf_weights, index_tokens, terms
 from rag.abstention import missing_measure, missing_words, paraphrase_drop, without_each
+from rag.answer_shape import reshape
 from rag.answer_units import ROW, SENTENCE, TITLE, Unit, find_units
 from rag.answering import NOT_FOUND, PreparedQuestion, words_a_few_at_a_time
 from rag.citations import check_extractive
 from rag.models import Answer, Citation
 from rag.question_focus import asked, focus_of, holds, without_form
-from rag.question_types import QuestionType, fits, is_instruction, question_type, type_bonus
-from rag.superlative import asks_extreme_price, extreme, priced_table, without_extreme
+from rag.question_types import QuestionType, fits, question_type, type_bonus
+from rag.superlative import asks_extreme_price, priced_table, without_extreme
 from rag.term_overlap import Coverage, coverage, weighted_overlap
 
 _CACHE_SIZE = 20_000
@@ -312,33 +313,10 @@ def decide(
     best_scores = gate is not None and gate.score - gate.novelty >= config.min_score
     if not chosen and gate is not None and best_scores and worth_trying and drop(gate) >= config.paraphrase_drop:
         chosen = choose(candidates, replace(config, min_lexical=0.0), question_terms, unknown, neighbours)
-    if len(chosen) == 1 and config.max_sentences > 1 and question_type(question).name == "howto":
-        extra = instruction_after(chosen[0], [*candidates, *neighbours])
-        chosen = [chosen[0], extra] if extra is not None else chosen
-    direction = asks_extreme_price(question)
-    if chosen and direction is not None and chosen[0].kind == ROW:  # "the cheapest item": that row of the table
-        table = [c for c in [*candidates, *neighbours]
-                 if c.kind == ROW and c.hit.chunk.id == chosen[0].hit.chunk.id and c.context == chosen[0].context]
-        pick = extreme(direction, [(c.sentence_text, c.context) for c in table])
-        chosen = [table[pick]] if pick is not None else chosen
+    chosen = reshape(question, chosen, [*candidates, *neighbours], config.max_sentences)  # ``rag.answer_shape``
     if chosen and config.check_measures and missing_measure(question, [c.sentence_text for c in chosen]):
         return []
     return chosen
-
-
-def instruction_after(best: Candidate, candidates: Sequence[Candidate]) -> Candidate | None:
-    """The sentence right after ``best`` that says what to do, when ``best`` itself does not (pure).
-
-    "The index is locked. How do I fix it?" matches the line naming the problem best, but the
-    fix is the sentence after it ("Stop it, or ... delete the stale `ferrule.pid` file").
-    """
-    if is_instruction(best.sentence_text):
-        return None
-    after = {span for span in _neighbour_spans(best) if span[0] >= best.span[1]}
-    for cand in candidates:
-        if cand.hit.chunk.id == best.hit.chunk.id and cand.span in after and is_instruction(cand.sentence_text):
-            return cand
-    return None
 
 
 def _overlaps(a: Candidate, b: Candidate) -> bool:

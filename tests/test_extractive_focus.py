@@ -6,9 +6,10 @@ from __future__ import annotations
 from index.models import Chunk, Hit
 from index.sentences import split_sentences
 from rag.abstention import missing_measure
+from rag.answer_shape import instruction_after
 from rag.answer_units import find_units
 from rag.config import Settings
-from rag.extractive import Candidate, decide, instruction_after, preselect, score_candidates
+from rag.extractive import Candidate, decide, preselect, score_candidates
 from rag.question_types import asked_part, is_instruction, question_type
 
 DEFAULT = Settings().extractive_config()
