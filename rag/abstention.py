@@ -48,7 +48,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure(
         "money",
         # "how much ... cost/fee/rent", "what does X cost", "what is the (yearly) price of" (not "the price list")
-        _i(rf"^\s*how\s+much\b.*\b{_MONEY_WORD}\b|\bwhat\s+(?:does|do|did|will)\b.*\bcost\b"
+        _i(rf"^\s*how\s+much\b.*\b(?:{_MONEY_WORD}|pay)\b|\bwhat\s+(?:does|do|did|will)\b.*\b(?:cost|pay)\b"
            rf"|\bwhat\s+(?:is|was|are|were)\s+(?:the|its|their)\s+(?:\w+\s+)?{_MONEY_WORD}s?\b(?!\s+list)"),
         _i(r"[€£$¥]|\b(?:euros?|pounds?|dollars?|eur|usd|gbp|pence|cents?|francs?|yen|marks?|million|billion|percent)\b"
            r"|%|\d+[.,]\d\d\b"),

@@ -25,11 +25,14 @@ from index.sentences import split_sentences
 from index.store import ChromaStore
 from index.text_terms import idf_weights, index_tokens, terms
 from rag.abstention import missing_measure, missing_words, paraphrase_drop, without_each
-from rag.answer_units import SENTENCE, TITLE, Unit, find_units
+from rag.answer_shape import reshape
+from rag.answer_units import ROW, SENTENCE, TITLE, Unit, find_units
 from rag.answering import NOT_FOUND, PreparedQuestion, words_a_few_at_a_time
 from rag.citations import check_extractive
 from rag.models import Answer, Citation
+from rag.question_focus import asked, focus_of, holds, without_form
 from rag.question_types import QuestionType, fits, question_type, type_bonus
+from rag.superlative import asks_extreme_price, priced_table, without_extreme
 from rag.term_overlap import Coverage, coverage, weighted_overlap
 from rag.unit_spans import without_pieces
 
@@ -49,6 +52,7 @@ class Candidate:
     kind: str = SENTENCE  # the kind of unit (``rag.answer_units``)
     bonus: float = 0.0  # the part of ``score`` owed to the question's type (``rag.question_types``)
     novelty: float = 0.0  # the part of ``score`` owed to words the question lacks (``novelty``): ranks, never supports
+    context: str = ""  # the heading (and table header) the unit sits under, embedded with it (``embedding_text``)
 
     @property
     def support(self) -> float:
@@ -128,7 +132,9 @@ def preselect(
     question: str, units: Sequence[tuple[Hit, Unit]], limit: int, qtype: QuestionType
 ) -> list[tuple[Hit, Unit]]:
     """The ``limit`` units worth embedding: term overlap, fit to the question's type, chunk rank (pure)."""
-    q_terms = terms(question)
+    # "which organisation", "how big": what the answer is, not what it says
+    q_terms = terms(asked(question, (h.chunk.text[u.span[0] : u.span[1]] for h, u in units)))
+    focus = focus_of(question)
     unit_terms = [_unit_terms(h, u) for h, u in units]
     idf = idf_weights(unit_terms)
     keyed = [
@@ -136,6 +142,8 @@ def preselect(
             weighted_overlap(q_terms, ut, idf)
             + 0.3 * type_bonus(qtype, u.kind, h.chunk.text[u.span[0] : u.span[1]])
             + 0.3 * fits(qtype, u.kind, h.chunk.text[u.span[0] : u.span[1]])
+            + 0.3 * (focus is not None and holds(focus, h.chunk.text[u.span[0] : u.span[1]]))
+            + 0.3 * (missing_measure(question, [h.chunk.text[u.span[0] : u.span[1]]]) is None)
             + 0.5 / hit.rank,
             i,
         )
@@ -178,7 +186,7 @@ def score_candidates(
     if not units:
         return []
     qtype = qtype or question_type(question)
-    q_terms = terms(question)
+    q_terms = terms(asked(question, (h.chunk.text[u.span[0] : u.span[1]] for h, u in units)))
     unit_terms = [_unit_terms(h, u) for h, u in units]
     own_terms = [terms(h.chunk.text[u.span[0] : u.span[1]]) for h, u in units]
     idf = idf_weights(unit_terms)
@@ -202,7 +210,7 @@ def score_candidates(
             + bonus
             + new
         )
-        scored.append(Candidate(hit, unit.span, float(d), lex, score, unit.kind, bonus, new))
+        scored.append(Candidate(hit, unit.span, float(d), lex, score, unit.kind, bonus, new, unit.context))
     scored.sort(key=lambda c: c.score, reverse=True)
     return scored
 
@@ -310,6 +318,7 @@ def decide(
     best_scores = gate is not None and gate.score - gate.novelty >= config.min_score
     if not chosen and gate is not None and best_scores and worth_trying and drop(gate) >= config.paraphrase_drop:
         chosen = choose(candidates, replace(config, min_lexical=0.0), question_terms, unknown, neighbours)
+    chosen = reshape(question, chosen, [*candidates, *neighbours], config.max_sentences)  # ``rag.answer_shape``
     if chosen and config.check_measures and missing_measure(question, [c.sentence_text for c in chosen]):
         return []
     return chosen
@@ -382,14 +391,15 @@ class ExtractiveAnswerer:
                     self._cache.popitem(last=False)
         return [known[k] for k in keys]
 
-    def unknown_terms(self, question: str) -> Coverage:
-        """How many of ``question``'s terms the index has never seen (none without a lexical index)."""
+    def unknown_terms(self, question: str, *, focus_held: bool = False) -> Coverage:
+        """How many of ``question``'s terms the index has never seen (none without a lexical index);
+        the words naming the answer's form are not counted (``rag.question_focus.without_form``)."""
         if self._lexical is None or self._store is None:
             return _ALL_KNOWN
         self._lexical.sync(self._store)  # its vocabulary tells what the documents never mention (any mode)
         if not len(self._lexical):
             return Coverage()
-        question_tokens = index_tokens([question])[0]
+        question_tokens = index_tokens([without_form(question, focus_held=focus_held)])[0]
         return coverage(question_tokens, self._lexical.idf(question_tokens))
 
     def answer(self, question: PreparedQuestion) -> Answer:
@@ -406,7 +416,8 @@ class ExtractiveAnswerer:
 
     def paraphrase_drop(self, question: str, best: Candidate, question_vector: Sequence[float]) -> float:
         """How much leaving out one question term that ``best`` lacks lowers their similarity (``rag.abstention``)."""
-        missing = missing_words(question, best.sentence_text)[: self.config.paraphrase_terms]
+        # a term the unit's heading holds is no paraphrase: the heading is embedded with the unit
+        missing = missing_words(question, f"{best.context} {best.sentence_text}")[: self.config.paraphrase_terms]
         with self._cache_lock:
             unit_vector = self._cache.get((best.hit.chunk.id, best.span[0], best.span[1]))
         if not missing or unit_vector is None:
@@ -429,7 +440,9 @@ class ExtractiveAnswerer:
         # scored among all units (their words set the idf), then only those that can answer are kept
         fitting = [c for c in scored if fits(qtype, c.kind, c.sentence_text)]
         titles = [c for c in fitting if c.kind == TITLE]
-        return titles or fitting, scored  # "what is the title of ...": a title when one was retrieved
+        focus = focus_of(question)  # "what time", "which organisation": the units that hold one, when any do
+        focused = [c for c in fitting if focus is not None and holds(focus, c.sentence_text)]
+        return titles or focused or fitting, scored  # "what is the title of ...": a title when one was retrieved
 
     def quote(
         self, question: str, hits: Sequence[Hit], question_vector: Sequence[float], *, unknown: Coverage = _ALL_KNOWN
@@ -437,6 +450,12 @@ class ExtractiveAnswerer:
         """Quote the best-supported sentences of ``hits`` (citations not yet checked); ``unknown`` as in ``choose``."""
         started = time.perf_counter()
         candidates, scored = self._ranked(question, hits, question_vector)
+        focus = focus_of(question)
+        if focus is not None and candidates and holds(focus, candidates[0].sentence_text):
+            unknown = self.unknown_terms(question, focus_held=True)  # "organisation", answered by "... Institute"
+        rows = [(c.sentence_text, c.context) for c in candidates if c.kind == ROW]
+        if asks_extreme_price(question) and priced_table(rows):  # "cheapest": answered by a price column
+            unknown = self.unknown_terms(without_extreme(question))
         chosen = decide(
             candidates, self.config, question, unknown, scored,
             drop=lambda best: self.paraphrase_drop(question, best, question_vector),

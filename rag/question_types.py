@@ -26,6 +26,9 @@ _INSTRUCTION = re.compile(r"`[^`]+`|(?:^|\s)--?[a-z][\w-]+|^(?:[-*+]\s+)?[A-Z][a
 _PLACE = re.compile(
     r"[~/\\][\w./-]+|@|\b(?:at|in|on|from)\s+(?:the\s+)?[A-Z~/`]|\b(?:room|street|lane|road|folder)\b", re.I
 )
+_IMPERATIVE = re.compile(r"(?:[-*+]\s+)?(?:stop|delete|remove|run|restart|start|add|use|set|open|close|check|install"
+                         r"|upgrade|lower|raise|type|press|click|choose|select|write|send|call|ask|contact)\b", re.I)
+_ASKS = re.compile(r"(?:how|what|which|who|whom|whose|when|where|why|can|could|do|does|is|are|will|should|may)\b", re.I)
 _NEGATION = re.compile(r"\b(?:not|no|never|only|cannot|must|may)\b", re.I)
 
 
@@ -58,7 +61,7 @@ TABLE: tuple[QuestionType, ...] = (
                  frozenset({SENTENCE, FIELD, ROW, ITEM, SECTION}), None, "time"),
     QuestionType("quantity", _q(r"^\s*how\s+(?:many|much|long|old|far|big|large|high|often|deep|wide)\b"
                                 r"|\b(?:what|which)\s+(?:percentage|percent|proportion|number|amount|fraction|share)\b"
-                                r"|\bwhat\s+(?:does|do|did|will)\s+.+\bcost\b|\bhow\s+much\b|\bwhat\s+is\s+the\s+"
+                                r"|\bwhat\s+(?:does|do|did|will)\s+.+\b(?:cost|pay|charge)\b|\bhow\s+much\b|\bwhat\s+is\s+the\s+"
                                 r"(?:\w+\s+)?(?:budget|cost|price|fee|rent|charge|deposit)\b"),
                  frozenset({SENTENCE, ROW, SECTION, ITEM, FIELD}), None, "quantity"),
     QuestionType("who", _q(r"^\s*(?:who|whom|whose)\b|\b(?:which|what)\s+(?:person|people|organi[sz]ation|"
@@ -88,11 +91,28 @@ def question_type(question: str) -> QuestionType:
     >>> question_type("Who is the author of the handbook?").name
     'author'
     """
+    question = asked_part(question)
     kind = expected_type(question)  # the older time and quantity rules still hold
     for row in TABLE:
         if row.question.search(question) or (kind is not None and row.requires == kind):
             return row
     return GENERAL
+
+
+def asked_part(question: str) -> str:
+    """The sentence of ``question`` that asks: "I get an error. How do I fix it?" -> "How do I fix it?".
+
+    >>> asked_part("The index is locked. How do I fix it?")
+    'How do I fix it?'
+    """
+    parts = [p for p in re.split(r"(?<=[.!])\s+(?=[A-Z])", question.strip()) if p]
+    asking = [p for p in parts if p.rstrip().endswith("?")]
+    return asking[-1] if len(parts) > 1 and asking and _ASKS.match(asking[-1]) else question
+
+
+def is_instruction(text: str) -> bool:
+    """Whether ``text`` tells the reader what to do: a flag, a command, an imperative ("Stop it, ...")."""
+    return _INSTRUCTION.search(text) is not None or _IMPERATIVE.match(text) is not None
 
 
 def fits(qtype: QuestionType, kind: str, text: str) -> bool:
