@@ -122,12 +122,20 @@ class ProgressWatcher:
         return self.data.decode("utf-8", "replace")
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    # A run started in the background (`cmd &` without job control, nohup) passes SIGINT on as
+    # ignored, and Python then installs no KeyboardInterrupt handler: give the child the
+    # default a person's terminal gives it, whatever started this test run.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_ingest(corpus: Path, index_dir: Path) -> tuple[subprocess.Popen[bytes], ProgressWatcher]:
     proc = subprocess.Popen(
         [str(RAG), "ingest", str(corpus), "--index", str(index_dir),
          "--chunk-size", str(CHUNKING["chunk_size"]), "--chunk-overlap", str(CHUNKING["chunk_overlap"])],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=_ctrl_c_as_in_a_terminal,
     )
     return proc, ProgressWatcher(proc)
 
