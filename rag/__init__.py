@@ -31,10 +31,11 @@ from rag.errors import (
     RagError,
     StoreError,
 )
-from rag.extractive import ExtractiveAnswerer, ExtractiveConfig
+from rag.extractive import ExtractiveAnswerer
 from rag.llm import LLMBackend
 from rag.llm_answerer import LLMAnswerer
 from rag.models import Answer, Citation
+from rag.unit_scores import ExtractiveConfig
 from rag.views import DocumentView
 
 __all__ = [

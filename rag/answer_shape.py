@@ -22,7 +22,7 @@ from rag.superlative import asks_extreme_price, extreme
 
 
 class Quoted(Protocol):
-    """What these rules read of a scored unit (``rag.extractive.Candidate``)."""
+    """What these rules read of a scored unit (``rag.unit_scores.Candidate``)."""
 
     @property
     def hit(self) -> Hit: ...

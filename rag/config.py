@@ -16,9 +16,9 @@ from index.embedding import DEFAULT_BATCH_SIZE, DEFAULT_MODEL
 from index.errors import ConfigError
 from index.ingest import IngestOptions
 from index.store import DEFAULT_COLLECTION
-from rag.extractive import ExtractiveConfig
 from rag.fusion import FusionConfig
 from rag.retrieval import RETRIEVAL_MODES, RetrievalMode
+from rag.unit_scores import ExtractiveConfig
 
 if TYPE_CHECKING:
     from rag.llm import LLMOptions

@@ -14,8 +14,9 @@ from index.models import Chunk, Hit
 from index.sentences import split_sentences
 from rag.abstention import missing_measure, missing_words, paraphrase_drop, without_each
 from rag.config import Settings
-from rag.extractive import Candidate, decide
+from rag.extractive import decide
 from rag.term_overlap import Coverage
+from rag.unit_scores import Candidate
 
 DEFAULT = Settings().extractive_config()
 

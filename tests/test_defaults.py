@@ -22,12 +22,12 @@ from index.store import ChromaStore
 from rag import Assistant, ConfigError, Settings
 from rag.cli import build_parser
 from rag.config import ENV_VARS
-from rag.extractive import ExtractiveConfig
 from rag.fusion import FusionConfig
 from rag.llm import LLMOptions
 from rag.llm_answerer import LLMAnswerConfig
 from rag.parts import build_embedder
 from rag.retrieval import RETRIEVAL_MODES, RetrievalMode, Retriever
+from rag.unit_scores import ExtractiveConfig
 
 REPO = Path(__file__).resolve().parents[1]
 

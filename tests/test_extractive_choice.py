@@ -7,8 +7,9 @@ from index.sentences import split_sentences
 from index.text_terms import terms
 from rag.answer_units import SENTENCE, Unit
 from rag.config import Settings
-from rag.extractive import Candidate, ExtractiveConfig, choose, novelty, score_candidates
+from rag.extractive import choose
 from rag.term_overlap import Coverage, coverage
+from rag.unit_scores import Candidate, ExtractiveConfig, novelty, score_candidates
 
 DEFAULT = Settings().extractive_config()
 

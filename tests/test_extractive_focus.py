@@ -9,8 +9,9 @@ from rag.abstention import missing_measure
 from rag.answer_shape import instruction_after
 from rag.answer_units import find_units
 from rag.config import Settings
-from rag.extractive import Candidate, decide, preselect, score_candidates
+from rag.extractive import decide
 from rag.question_types import asked_part, is_instruction, question_type
+from rag.unit_scores import Candidate, preselect, score_candidates
 
 DEFAULT = Settings().extractive_config()
 

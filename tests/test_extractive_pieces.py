@@ -8,7 +8,8 @@ from index.embedding import Embedder
 from index.models import Chunk, Hit
 from rag.answer_units import ITEM, LIST, SENTENCE, Unit
 from rag.config import Settings
-from rag.extractive import ExtractiveAnswerer, candidate_units
+from rag.extractive import ExtractiveAnswerer
+from rag.unit_scores import candidate_units
 from rag.unit_spans import without_pieces
 
 # A paper-like document of three paragraphs, written for this test.

@@ -5,8 +5,9 @@ from __future__ import annotations
 from index.models import Chunk, Hit
 from rag.answer_units import find_units
 from rag.config import Settings
-from rag.extractive import Candidate, decide
+from rag.extractive import decide
 from rag.superlative import asks_extreme_price, cells, extreme, price, price_column, priced_table, without_extreme
+from rag.unit_scores import Candidate
 
 HEADER = "Prices Item | Serves | Price (EUR) | Order at least"  # the heading above the table, then its header row
 TABLE = (

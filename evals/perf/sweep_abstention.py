@@ -25,9 +25,10 @@ from evals.metrics import abstention, contains, strip_markers
 from rag.abstention import missing_measure
 from rag.assistant import Assistant
 from rag.config import Settings
-from rag.extractive import Candidate, ExtractiveAnswerer, ExtractiveConfig, compose, decide
+from rag.extractive import ExtractiveAnswerer, compose, decide
 from rag.parts import open_parts
 from rag.term_overlap import Coverage
+from rag.unit_scores import Candidate, ExtractiveConfig
 
 SETS = ("evals/sets/natural.jsonl", "evals/sets/natural-heldout.jsonl", "seed", "docs")
 GRIDS: dict[str, list[float]] = {
