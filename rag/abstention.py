@@ -29,15 +29,18 @@ from index.text_terms import ANSWER_STOP_WORDS, stem, terms, words
 
 @dataclass(frozen=True)
 class Measure:
-    """A measure a question can ask for, and what a unit holding one looks like."""
+    """Something a question asks for and what a unit holding it looks like (``rag.question_focus`` too)."""
 
     name: str
     question: re.Pattern[str]
     evidence: re.Pattern[str]
 
 
-def _i(pattern: str) -> re.Pattern[str]:
+def ignoring_case(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
+
+
+_i = ignoring_case  # short, for the table below
 
 
 _MONEY_WORD = (

@@ -13,20 +13,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from rag.abstention import Measure, ignoring_case
 
-@dataclass(frozen=True)
-class Focus:
-    """One row: the wording that names the focus, and the evidence a unit answering it holds."""
-
-    name: str
-    question: re.Pattern[str]
-    evidence: re.Pattern[str]
-
-
-def _i(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+Focus = Measure  # one row: the wording that names the focus, and the evidence a unit answering it holds
+_i = ignoring_case
 
 
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"

@@ -144,6 +144,21 @@ def embedder() -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder()
 
 
+NATURAL_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "natural"
+
+
+@pytest.fixture(scope="session")
+def natural_assistant(
+    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
+) -> Iterator[Assistant]:
+    """One index of the natural-set documents (tests/fixtures/natural/), shared by the tests that only ask."""
+    folder = tmp_path_factory.mktemp("index-natural")
+    assistant = Assistant.from_parts(store=ChromaStore.persistent(str(folder)), embedder=embedder,
+                                     settings=Settings(index_dir=str(folder)))
+    assert assistant.ingest(sorted(p for p in NATURAL_FIXTURES.iterdir() if p.suffix != ".py")).ok
+    yield assistant
+
+
 @pytest.fixture
 def make_assistant(
     tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder

@@ -3,16 +3,9 @@ real Chroma, on the natural-set documents (tests/fixtures/natural/)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from index.embedding import SentenceTransformerEmbedder
-from index.store import ChromaStore
-from rag import Assistant, Settings
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "natural"
+from rag import Assistant
 
 # worded differently from the text that answers them -> what the answer must quote
 PARAPHRASED = {
@@ -27,16 +20,6 @@ UNANSWERABLE = (
     "What is the salary range for a research technician at the Halvard institute?",
 )
 
-
-@pytest.fixture(scope="module")
-def natural_assistant(
-    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
-) -> Iterator[Assistant]:
-    folder = tmp_path_factory.mktemp("index-natural-abstain")
-    assistant = Assistant.from_parts(store=ChromaStore.persistent(str(folder)), embedder=embedder,
-                                     settings=Settings(index_dir=str(folder)))
-    assert assistant.ingest(sorted(p for p in FIXTURES.iterdir() if p.suffix != ".py")).ok
-    yield assistant
 
 
 @pytest.mark.parametrize(("question", "phrase"), list(PARAPHRASED.items()))

@@ -3,16 +3,9 @@ natural-set documents (tests/fixtures/natural/), with the real model over real C
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from index.embedding import SentenceTransformerEmbedder
-from index.store import ChromaStore
-from rag import Assistant, Settings
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "natural"
+from rag import Assistant
 
 # question -> what the first quoted unit must hold
 QUOTES = {
@@ -28,17 +21,6 @@ QUOTES = {
     "How can I check all my archives for corruption?": "ferrule verify --all",
 }
 
-
-@pytest.fixture(scope="module")
-def natural_assistant(
-    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
-) -> Iterator[Assistant]:
-    folder = tmp_path_factory.mktemp("index-natural")
-    assistant = Assistant.from_parts(store=ChromaStore.persistent(str(folder)), embedder=embedder,
-                                     settings=Settings(index_dir=str(folder)))
-    documents = sorted(p for p in FIXTURES.iterdir() if p.suffix != ".py")
-    assert assistant.ingest(documents).ok
-    yield assistant
 
 
 @pytest.mark.parametrize(("question", "phrase"), list(QUOTES.items()))

@@ -3,16 +3,9 @@ natural-set documents (tests/fixtures/natural/)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from index.embedding import SentenceTransformerEmbedder
-from index.store import ChromaStore
-from rag import Assistant, Settings
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "natural"
+from rag import Assistant
 
 # question -> what the answer must quote (each quoted a neighbouring line of the wrong kind before)
 FOCUSED = {
@@ -25,16 +18,6 @@ FOCUSED = {
     "What is the cheapest item on the catering menu?": "Vegan lunch box",  # the row with the lowest price
 }
 
-
-@pytest.fixture(scope="module")
-def natural_assistant(
-    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
-) -> Iterator[Assistant]:
-    folder = tmp_path_factory.mktemp("index-natural-focus")
-    assistant = Assistant.from_parts(store=ChromaStore.persistent(str(folder)), embedder=embedder,
-                                     settings=Settings(index_dir=str(folder)))
-    assert assistant.ingest(sorted(p for p in FIXTURES.iterdir() if p.suffix != ".py")).ok
-    yield assistant
 
 
 @pytest.mark.parametrize(("question", "phrase"), list(FOCUSED.items()))
