@@ -92,6 +92,17 @@ def writer_active(folder: Path) -> bool:
     return False
 
 
+def busy_error(folder: Path) -> IndexBusyError:
+    """The error for a write refused because another process holds ``folder``'s writer lock."""
+    holder = read_holder(folder)
+    who = holder.describe() if holder else "another process"
+    stop = f" (kill {holder.pid})" if holder else ""
+    return IndexBusyError(
+        f"another writer is using the index {folder}: {who}. Wait for it to finish, "
+        f"or stop it{stop}, then run this again."
+    )
+
+
 def read_holder(folder: Path) -> Holder | None:
     """The holder recorded in the lock file, or None when it is empty or unreadable."""
     try:
@@ -159,13 +170,7 @@ class WriterLock:
                 os.close(fd)
                 if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                     raise StoreError(f"cannot lock the index folder {self.folder}: {exc}") from exc
-                holder = read_holder(self.folder)
-                who = holder.describe() if holder else "another process"
-                stop = f" (kill {holder.pid})" if holder else ""
-                raise IndexBusyError(
-                    f"another writer is using the index {self.folder}: {who}. Wait for it to "
-                    f"finish, or stop it{stop}, then run this again."
-                ) from None
+                raise busy_error(self.folder) from None
         except BaseException:
             self._threads.release()
             raise

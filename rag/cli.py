@@ -14,9 +14,11 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from index.errors import ConfigError, IndexMismatchError, RagError
+from index.locking import busy_error, writer_active
 from index.names import printable, printable_id
 from rag.assistant import Assistant
 from rag.chat_cli import (
@@ -157,6 +159,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 # commands that only read an index: they never create one, and (but for delete and reset) need documents
+_WRITERS = frozenset({"ingest", "delete", "reset", "repair"})
 _READERS = frozenset({"ask", "chat", "sources", "delete", "reset", "check", "repair"})
 
 
@@ -313,12 +316,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         from evals.cli import run_data, run_from_args  # lazy: rag never imports evals at module level
 
         return (run_from_args if args.command == "eval" else run_data)(args, _settings(args))
-    assistant = Assistant.open(settings=_settings(args), create=args.command not in _READERS, quiet=not args.verbose)
+    settings = _settings(args)
+    folder = Path(settings.index_dir).expanduser()
+    if args.command in _WRITERS and not settings.chroma_url and writer_active(folder):
+        raise busy_error(folder)  # before Chroma opens: a writer stopped mid-write would make the open wait
+    assistant = Assistant.open(settings=settings, create=args.command not in _READERS, quiet=not args.verbose)
     if args.command in ("ask", "chat", "sources"):
         _require_documents(assistant)
     if args.command == "ui":
-        from pathlib import Path
-
         # the model loads while Gradio is imported and the app is built (the first question need not wait)
         start_loading(assistant)
         from ui.app import run_ui  # lazy: only `rag ui` pays for Gradio
