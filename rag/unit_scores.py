@@ -121,19 +121,18 @@ def preselect(
     focus = focus_of(question)
     unit_terms = [_unit_terms(h, u) for h, u in units]
     idf = idf_weights(unit_terms)
-    keyed = [
-        (
+    keyed = []
+    for i, ((hit, u), ut) in enumerate(zip(units, unit_terms, strict=True)):
+        body = hit.chunk.text[u.span[0] : u.span[1]]
+        pre = (
             weighted_overlap(q_terms, ut, idf)
-            + 0.3 * type_bonus(qtype, u.kind, h.chunk.text[u.span[0] : u.span[1]])
-            + 0.3 * fits(qtype, u.kind, h.chunk.text[u.span[0] : u.span[1]])
-            + 0.3 * (focus is not None and holds(focus, h.chunk.text[u.span[0] : u.span[1]]))
-            + 0.3 * (missing_measure(question, [h.chunk.text[u.span[0] : u.span[1]]]) is None)
-            + 0.5 / hit.rank,
-            i,
+            + 0.3 * type_bonus(qtype, u.kind, body)
+            + 0.3 * fits(qtype, u.kind, body)
+            + 0.3 * (focus is not None and holds(focus, body))
+            + 0.3 * (missing_measure(question, [body]) is None)
+            + 0.5 / hit.rank
         )
-        for i, ((hit, u), ut) in enumerate(zip(units, unit_terms, strict=True))
-        for h in (hit,)
-    ]
+        keyed.append((pre, i))
     keep = sorted(i for _, i in sorted(keyed, key=lambda k: (-k[0], k[1]))[:limit])
     return [units[i] for i in keep]
 
